@@ -1,0 +1,22 @@
+# shellcheck shell=bash
+# Sourced by every entry script: where the caches live, which venv, how Ansible finds us.
+# Everything cached lives outside the repository, in $HELIX_CACHE.
+HELIX_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export HELIX_REPO
+export HELIX_CACHE=${HELIX_CACHE:-$HOME/.cache/helix-zfs}
+_req_hash=$(cat "$HELIX_REPO/requirements/controller.txt" "$HELIX_REPO/requirements/constraints.txt" \
+  | sha256sum | cut -c1-12)
+export HELIX_VENV=${HELIX_VENV:-$HELIX_CACHE/venv-$_req_hash}
+export PATH="$HELIX_VENV/bin:$PATH"
+# Ansible finds this checkout as helix.zfs through a per-checkout symlink kept in the cache
+# (a link inside the repository would make linters walk the tree twice).
+_coll_root="$HELIX_CACHE/collections/$(printf '%s' "$HELIX_REPO" | sha256sum | cut -c1-12)"
+export HELIX_COLLECTIONS="$_coll_root"
+export ANSIBLE_COLLECTIONS_PATH="$_coll_root"
+export ANSIBLE_CONFIG="$HELIX_REPO/ansible.cfg"
+export ANSIBLE_FORCE_COLOR=${ANSIBLE_FORCE_COLOR:-0}
+export PY_COLORS=0
+helix_link_collection() {
+  mkdir -p "$_coll_root/ansible_collections/helix"
+  ln -sfn "$HELIX_REPO" "$_coll_root/ansible_collections/helix/zfs"
+}

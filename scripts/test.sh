@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The test command: set up this machine (apt, venv, lab image), then run every test stage:
+#   unit        pytest on the controller (parsers and pure logic, recorded CLI output)
+#   changelog   antsibull-changelog lint
+#   sanity      ansible-test sanity (no ignore files)
+#   lint        ansible-lint, production profile
+#   lab         boot the lab (real OpenZFS in QEMU/TCG guests)
+#   guest       module integration tests: pytest inside the lab hosts, real zfs, no mocks
+#   targets     Ansible-level integration targets and every module's EXAMPLES, via ansible-playbook
+#   site        playbooks/site.yml on inventories/lab twice: the second run must change nothing
+#   molecule    every scenario: converge, idempotence, check, verify (testinfra)
+# Stages to run can be chosen: scripts/test.sh unit sanity  (default: all).
+# The last line is the total: "N passed, N failed".
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bash "$here/setup.sh" || exit 1
+# shellcheck source=scripts/env.sh
+. "$here/env.sh"
+cd "$HELIX_REPO" || exit 1
+
+out=$HELIX_REPO/tests/output
+rm -rf "$out" && mkdir -p "$out/junit"
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(unit changelog sanity lint lab guest targets site molecule)
+failed_stages=()
+other_passed=0
+
+want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+stage() {  # stage NAME command...: a non-pytest stage counts as one check
+  local name=$1; shift
+  echo; echo "=== [$name] $*"
+  local t0=$SECONDS
+  if "$@"; then
+    other_passed=$((other_passed + 1)); echo "=== [$name] ok ($((SECONDS - t0)) s)"
+  else
+    failed_stages+=("$name"); echo "=== [$name] FAILED ($((SECONDS - t0)) s)"
+  fi
+}
+pytest_stage() {  # pytest stages are counted per test case from their junit files
+  local name=$1; shift
+  echo; echo "=== [$name] $*"
+  local t0=$SECONDS
+  if "$@"; then echo "=== [$name] ok ($((SECONDS - t0)) s)"
+  else failed_stages+=("$name"); echo "=== [$name] FAILED ($((SECONDS - t0)) s)"; fi
+}
+
+started_lab=0
+cleanup() {
+  if [ "$started_lab" = 1 ] && [ "${HELIX_LAB_KEEP:-0}" != 1 ]; then
+    python3 lab/helix-lab down || true
+  fi
+}
+trap cleanup EXIT
+
+want unit && pytest_stage unit python -m pytest -q -p no:cacheprovider \
+  --junitxml="$out/junit/unit.xml" tests/unit
+want changelog && stage changelog antsibull-changelog lint
+want sanity && stage sanity bash tests/sanity.sh
+want lint && stage lint ansible-lint --profile production --offline
+if want lab || want guest || want targets || want site || want molecule; then
+  python3 lab/helix-lab status | grep -q running || started_lab=1
+  stage lab python3 lab/helix-lab up -n "${HELIX_LAB_HOSTS:-2}"
+fi
+# Molecule scenarios share the booted lab rather than boot their own (~45 s each).
+export HELIX_LAB_SHARED=1
+want guest && pytest_stage guest python3 tests/integration/run_guest.py --junit-dir "$out/junit"
+want targets && stage targets bash tests/integration/targets.sh
+want site && stage site bash tests/site_twice.sh
+if want molecule; then
+  for scenario in molecule/*/molecule.yml; do
+    s=$(basename "$(dirname "$scenario")")
+    stage "molecule:$s" molecule test -s "$s"
+  done
+fi
+
+# Totals: every pytest test case, plus one per other stage.
+read -r jp jf < <(python3 - "$out/junit" <<'EOF'
+import glob, sys, xml.etree.ElementTree as ET
+p = f = 0
+for path in glob.glob(sys.argv[1] + "/*.xml"):
+    root = ET.parse(path).getroot()
+    for s in ([root] if root.tag == "testsuite" else root.iter("testsuite")):
+        t, e, fl, sk = (int(s.get(k, 0)) for k in ("tests", "errors", "failures", "skipped"))
+        p += t - e - fl - sk
+        f += e + fl
+print(p, f)
+EOF
+)
+echo
+if [ ${#failed_stages[@]} -gt 0 ]; then echo "failed stages: ${failed_stages[*]}"; fi
+echo "$((jp + other_passed)) passed, $((jf + ${#failed_stages[@]})) failed"
+[ ${#failed_stages[@]} -eq 0 ]

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Run the module integration tests inside a lab host: pytest in the guest, real zfs.
+
+One Ansible task costs ~6-10 s in a TCG guest (bench/lab_task_cost.md), so a test suite of
+hundreds of check/apply/idempotence steps can't afford a round trip per step. Instead this
+ships a small payload over one SSH connection, the same code an AnsiballZ payload carries:
+
+  ansible/{__init__,release}.py, ansible/_vendor, ansible/module_utils   (from the venv)
+  ansible_collections/helix/zfs/plugins                                   (this checkout)
+  tests/integration/guest                                                  (the tests)
+
+and runs pytest there. The tests call each module's main() in-process with real arguments
+against real zfs/zpool: nothing is mocked. Ansible-level behaviour (packaging, FQCN, check
+mode through the controller) is covered by tests/integration/targets.yml.
+
+    run_guest.py [--host lab1] [--junit-dir DIR] [-- pytest args...]
+"""
+import argparse
+import io
+import os
+import subprocess
+import sys
+import tarfile
+
+import ansible
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REMOTE = "/root/helix-tests"
+
+
+def payload():
+    buf = io.BytesIO()
+    skip = ("__pycache__", ".pytest_cache")
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        def add(src, arc):
+            tar.add(src, arc, filter=lambda ti: None if any(s in ti.name for s in skip) else ti)
+        adir = os.path.dirname(ansible.__file__)
+        for rel in ("__init__.py", "release.py", "_vendor", "module_utils"):
+            add(os.path.join(adir, rel), "ansible/" + rel)
+        add(os.path.join(REPO, "plugins"), "ansible_collections/helix/zfs/plugins")
+        for init in ("ansible_collections", "ansible_collections/helix",
+                     "ansible_collections/helix/zfs"):
+            info = tarfile.TarInfo(init + "/__init__.py")
+            tar.addfile(info, io.BytesIO(b""))
+        add(os.path.join(REPO, "tests", "integration", "guest"), "tests")
+    return buf.getvalue()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--host", default="lab1")
+    p.add_argument("--junit-dir")
+    p.add_argument("pytest_args", nargs="*")
+    a = p.parse_args()
+    lab = [sys.executable, os.path.join(REPO, "lab", "helix-lab"), "ssh", a.host]
+    script = ("rm -rf {r} && mkdir -p {r} && tar -xzf - -C {r} && cd {r} && "
+              "PYTHONPATH={r} PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -p no:cacheprovider "
+              "-o console_output_style=classic -rfEs --junitxml={r}/junit.xml tests {args}"
+              ).format(r=REMOTE, args=" ".join(a.pytest_args))
+    rc = subprocess.run(lab + [script], input=payload()).returncode
+    if a.junit_dir:
+        os.makedirs(a.junit_dir, exist_ok=True)
+        with open(os.path.join(a.junit_dir, "guest-%s.xml" % a.host), "wb") as f:
+            subprocess.run(lab + ["cat %s/junit.xml" % REMOTE], stdout=f, check=False)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Ansible-level integration: every target under tests/integration/targets and every module's
+# EXAMPLES block, run through ansible-playbook (AnsiballZ, FQCN, check mode via the
+# controller) on lab1. The EXAMPLES are extracted to tests/output/examples/ first.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+python3 "$repo/tests/integration/extract_examples.py" "$repo/plugins/modules" "$repo/tests/output/examples"
+exec ansible-playbook -i "$repo/inventories/lab" "$repo/tests/integration/targets.yml" "$@"
