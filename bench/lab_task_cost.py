@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """What one Ansible task costs against a lab host (QEMU/TCG), and what cuts it.
 
 Runs playbooks of 0 and N trivial tasks (ansible.builtin.command: true, and
@@ -7,7 +6,7 @@ marginal cost per task = (t(N) - t(0)) / N, which excludes ansible-playbook's st
 It also times the in-guest path the module tests use: the module's main() called
 in-process against real zpool, with no SSH round trip per call.
 
-    bench/lab_task_cost.py [--tasks 5] [--out bench/results/lab_task_cost.md]
+    python3 bench/lab_task_cost.py [--tasks 5] [--out bench/results/lab_task_cost.md]
 
 Needs the lab up (lab/helix-lab up) and scripts/env.sh sourced (the venv on PATH).
 """
@@ -49,7 +48,7 @@ def playbook(tmp, n, module, gather):
 
 def timed(cmd, env):
     t0 = time.monotonic()
-    r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     dt = time.monotonic() - t0
     if r.returncode != 0:
         raise RuntimeError("%s failed:\n%s" % (" ".join(cmd), r.stdout[-3000:]))
@@ -70,7 +69,7 @@ def main():
     ap.add_argument("--tasks", type=int, default=5)
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results", "lab_task_cost.md"))
     a = ap.parse_args()
-    info = subprocess.run([sys.executable, os.path.join(REPO, "lab", "helix-lab"), "instances", "lab1"],
+    info = subprocess.run([sys.executable, os.path.join(REPO, "lab", "helix_lab.py"), "instances", "lab1"],
                           check=True, capture_output=True, text=True).stdout
     import json
     lab1 = json.loads(info)[0]
@@ -119,7 +118,7 @@ def main():
     # In-guest: the module called in-process, as tests/integration/guest does.
     guest = subprocess.run(
         [sys.executable, os.path.join(REPO, "tests", "integration", "run_guest.py"), "--",
-         "-q", "-k", "test_in_process_cost", "-s"], capture_output=True, text=True)
+         "-q", "-k", "test_in_process_cost", "-s"], capture_output=True, text=True, check=False)
     per_call = [ln.split("=", 1)[1] for ln in guest.stdout.splitlines() if ln.startswith("IN_PROCESS_SECONDS=")]
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, "w") as f:

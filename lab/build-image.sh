@@ -21,7 +21,7 @@ log() { printf '[build-image %s] %s\n' "$(date +%T)" "$*" >&2; }
 
 cleanup() {
   for m in dev/pts dev proc sys; do
-    mountpoint -q "$root/$m" 2>/dev/null && umount -l "$root/$m" || true
+    if mountpoint -q "$root/$m" 2>/dev/null; then umount -l "$root/$m"; fi
   done
   rm -rf "$work"
 }
@@ -122,7 +122,7 @@ EOF
   mv "$moddeb.tmp" "$moddeb"
   log "cached $(basename "$moddeb")"
   # Drop the compiler and the DKMS tree: the repackaged modules replace them.
-  apt_root purge zfs-dkms dkms "linux-headers-$kver" >/dev/null 2>&1
+  apt_root purge zfs-dkms dkms "linux-headers-$kver" gcc make libc6-dev >/dev/null 2>&1
   apt_root autoremove --purge >/dev/null 2>&1
 fi
 

@@ -7,7 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 apt_pkgs=(qemu-system-x86 qemu-utils debootstrap e2fsprogs netcat-openbsd openssh-client
-          rsync zstd git ca-certificates)
+          rsync zstd git ca-certificates shellcheck)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

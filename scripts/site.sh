@@ -6,6 +6,6 @@ here=$(dirname "$0")
 bash "$here/setup.sh"
 # shellcheck source=scripts/env.sh
 . "$here/env.sh"
-python3 "$HELIX_REPO/lab/helix-lab" up -n "${HELIX_LAB_HOSTS:-2}"
+bash "$HELIX_REPO/lab/helix-lab" up -n "${HELIX_LAB_HOSTS:-2}"
 cd "$HELIX_REPO"
 exec ansible-playbook -i inventories/lab playbooks/site.yml "$@"

@@ -24,6 +24,7 @@ stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(unit changelog sanity lint lab guest targets site molecule)
 failed_stages=()
 other_passed=0
+other_failed=0
 
 want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 stage() {  # stage NAME command...: a non-pytest stage counts as one check
@@ -33,7 +34,8 @@ stage() {  # stage NAME command...: a non-pytest stage counts as one check
   if "$@"; then
     other_passed=$((other_passed + 1)); echo "=== [$name] ok ($((SECONDS - t0)) s)"
   else
-    failed_stages+=("$name"); echo "=== [$name] FAILED ($((SECONDS - t0)) s)"
+    failed_stages+=("$name"); other_failed=$((other_failed + 1))
+    echo "=== [$name] FAILED ($((SECONDS - t0)) s)"
   fi
 }
 pytest_stage() {  # pytest stages are counted per test case from their junit files
@@ -41,13 +43,15 @@ pytest_stage() {  # pytest stages are counted per test case from their junit fil
   echo; echo "=== [$name] $*"
   local t0=$SECONDS
   if "$@"; then echo "=== [$name] ok ($((SECONDS - t0)) s)"
-  else failed_stages+=("$name"); echo "=== [$name] FAILED ($((SECONDS - t0)) s)"; fi
+  else failed_stages+=("$name"); pytest_failed_stages=$((pytest_failed_stages + 1))
+    echo "=== [$name] FAILED ($((SECONDS - t0)) s)"; fi
 }
+pytest_failed_stages=0
 
 started_lab=0
 cleanup() {
   if [ "$started_lab" = 1 ] && [ "${HELIX_LAB_KEEP:-0}" != 1 ]; then
-    python3 lab/helix-lab down || true
+    bash lab/helix-lab down || true
   fi
 }
 trap cleanup EXIT
@@ -58,8 +62,8 @@ want changelog && stage changelog antsibull-changelog lint
 want sanity && stage sanity bash tests/sanity.sh
 want lint && stage lint ansible-lint --profile production --offline
 if want lab || want guest || want targets || want site || want molecule; then
-  python3 lab/helix-lab status | grep -q running || started_lab=1
-  stage lab python3 lab/helix-lab up -n "${HELIX_LAB_HOSTS:-2}"
+  bash lab/helix-lab status | grep -q running || started_lab=1
+  stage lab bash lab/helix-lab up -n "${HELIX_LAB_HOSTS:-2}"
 fi
 # Molecule scenarios share the booted lab rather than boot their own (~45 s each).
 export HELIX_LAB_SHARED=1
@@ -74,19 +78,22 @@ if want molecule; then
 fi
 
 # Totals: every pytest test case, plus one per other stage.
-read -r jp jf < <(python3 - "$out/junit" <<'EOF'
+read -r jp jf js < <(python3 - "$out/junit" <<'EOF'
 import glob, sys, xml.etree.ElementTree as ET
-p = f = 0
+p = f = s = 0
 for path in glob.glob(sys.argv[1] + "/*.xml"):
     root = ET.parse(path).getroot()
     for s in ([root] if root.tag == "testsuite" else root.iter("testsuite")):
         t, e, fl, sk = (int(s.get(k, 0)) for k in ("tests", "errors", "failures", "skipped"))
         p += t - e - fl - sk
         f += e + fl
-print(p, f)
+        s += sk
+print(p, f, s)
 EOF
 )
 echo
 if [ ${#failed_stages[@]} -gt 0 ]; then echo "failed stages: ${failed_stages[*]}"; fi
-echo "$((jp + other_passed)) passed, $((jf + ${#failed_stages[@]})) failed"
+# A pytest stage that failed without a failing case in its junit file (it crashed) counts once.
+[ "$pytest_failed_stages" -gt 0 ] && [ "$jf" -eq 0 ] && jf=$pytest_failed_stages
+echo "$((jp + other_passed)) passed, $((jf + other_failed)) failed, $js skipped"
 [ ${#failed_stages[@]} -eq 0 ]

@@ -34,7 +34,7 @@ options:
     elements: str
     default: [all]
 author:
-  - helix.zfs developers
+  - helix.zfs developers (!UNKNOWN)
 seealso:
   - name: zpool-status(8)
     description: The command this module reads the vdev tree from.
@@ -116,9 +116,11 @@ pools:
       description:
         - The vdev tree, by allocation class. Each is a list of top-level vdevs.
         - A vdev has C(name), C(type) (V(disk), V(file), V(mirror), V(raidz), V(draid), V(replacing),
-          V(spare), ...), C(state), C(guid), C(errors) (C(read), C(write), C(checksum)); a leaf
-          also has C(path) and, for disks, C(devid) and C(phys_path); a raidz or draid has C(parity);
-          an interior vdev has C(children).
+          V(spare), V(dspare), ...), C(state), C(guid) (a string) and C(errors) (C(read), C(write),
+          C(checksum)). A leaf also has C(path); a raidz or draid has C(parity); a draid has
+          C(draid_data), C(draid_children) and C(draid_spares); an interior vdev has C(children).
+        - OpenZFS 2.3.2 prints no type, state or guid for a dRAID vdev; the module derives the
+          type and geometry from its name, and C(state) and C(guid) are V(null).
       type: dict
       contains:
         data:
@@ -153,8 +155,8 @@ pools:
             guid: "1234"
             errors: {read: 0, write: 0, checksum: 0}
             children:
-              - {name: vdb, type: disk, state: ONLINE, path: /dev/vdb1, guid: "5678",
-                 errors: {read: 0, write: 0, checksum: 0}}
+              - {name: virtio-helix-d1, type: disk, state: ONLINE, guid: "5678",
+                 path: /dev/disk/by-id/virtio-helix-d1-part1, errors: {read: 0, write: 0, checksum: 0}}
         special: []
         dedup: []
         log: []
@@ -163,7 +165,7 @@ pools:
     scan:
       description:
         - The last or running scrub, resilver or error scrub; V(null) if the pool was never scanned.
-        - Times are Unix seconds; C(percent) is the share examined so far.
+        - Times are Unix seconds; C(percent) is the share of the work issued so far.
       type: dict
       contains:
         function:
@@ -182,7 +184,10 @@ pools:
           description: Errors the scan found.
           type: int
         examined:
-          description: Bytes examined.
+          description: Bytes examined (scanned) so far.
+          type: int
+        issued:
+          description: Bytes issued for verification or repair so far.
           type: int
         to_examine:
           description: Bytes to examine in all.

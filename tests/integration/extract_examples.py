@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write each module's EXAMPLES block as a task file, so a test executes every example."""
 import ast
 import os

@@ -5,4 +5,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 python3 "$repo/tests/integration/extract_examples.py" "$repo/plugins/modules" "$repo/tests/output/examples"
-exec ansible-playbook -i "$repo/inventories/lab" "$repo/tests/integration/targets.yml" "$@"
+targets=$(python3 -c 'import json, os, sys; print(json.dumps(sorted(os.listdir(sys.argv[1]))))' \
+  "$repo/tests/integration/targets")
+exec ansible-playbook -i "$repo/inventories/lab" "$repo/tests/integration/targets.yml" \
+  -e "{\"helix_targets\": $targets}" "$@"

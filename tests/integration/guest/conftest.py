@@ -37,7 +37,7 @@ def run_module(name, args, check=False, diff=False):
 def sh(cmd, check=True):
     """Run a shell command on this lab host; return stdout (raise on failure if check)."""
     r = subprocess.run(cmd, shell=True, capture_output=True, text=True,
-                       env=dict(os.environ, LC_ALL="C"))
+                       env=dict(os.environ, LC_ALL="C"), check=False)
     if check and r.returncode != 0:
         raise AssertionError("%s -> rc=%d\n%s%s" % (cmd, r.returncode, r.stdout, r.stderr))
     return r.stdout
@@ -49,8 +49,8 @@ def _test_pools():
 
 
 def _wipe(disks):
-    for d in disks:
-        sh("zpool labelclear -f %s 2>/dev/null; wipefs -q -a %s" % (d, d), check=False)
+    sh("for d in %s; do zpool labelclear -f $d; wipefs -q -a $d; done >/dev/null 2>&1" % " ".join(disks),
+       check=False)
 
 
 @pytest.fixture(scope="session")
@@ -62,13 +62,18 @@ def lab_disks():
     return disks
 
 
-@pytest.fixture
-def disks(lab_disks):
-    """Clean data disks for one test; any ht* pool is destroyed and the disks wiped after."""
+@pytest.fixture(scope="session")
+def _wiped(lab_disks):
     for p in _test_pools():
         sh("zpool destroy -f %s" % p)
     _wipe(lab_disks)
+
+
+@pytest.fixture
+def disks(lab_disks, _wiped):
+    """The test disks, in no pool; any ht* pool a test made is destroyed after it.
+
+    Destroyed pools leave labels behind: tests create pools with -f, or wipe first."""
     yield lab_disks
     for p in _test_pools():
         sh("zpool destroy -f %s" % p, check=False)
-    _wipe(lab_disks)

@@ -1,0 +1,266 @@
+"""helix.zfs lab: build the OpenZFS VM image, boot N lab hosts under QEMU/TCG, stop them.
+
+    lab/helix-lab build            build the image unless the cache has this recipe's
+    lab/helix-lab up [-n N]        boot lab1..labN (idempotent), write inventories/lab/hosts.yml
+    lab/helix-lab down [--keep-disks]
+    lab/helix-lab status
+    lab/helix-lab ssh labN [command...]
+    lab/helix-lab instances lab1 [lab2...]   Molecule's instance config for these hosts
+
+Everything lives in $HELIX_CACHE (default ~/.cache/helix-zfs), never in the repository:
+images/<recipe-hash>/ holds the image, run/labN/ a host's overlay, disks, pid and console log.
+Each host gets SSH on 127.0.0.1:(HELIX_LAB_PORT_BASE + N) and HELIX_LAB_DISKS sparse data
+disks, seen in the guest as /dev/disk/by-id/virtio-helix-dK (and /dev/vdb, /dev/vdc, ...).
+"""
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+CACHE = os.environ.get("HELIX_CACHE", os.path.expanduser("~/.cache/helix-zfs"))
+PORT_BASE = int(os.environ.get("HELIX_LAB_PORT_BASE", "2220"))
+DISKS = int(os.environ.get("HELIX_LAB_DISKS", "16"))
+DISK_SIZE = os.environ.get("HELIX_LAB_DISK_SIZE", "1G")
+MEMORY = os.environ.get("HELIX_LAB_MEMORY", "2048")
+MAX_HOSTS = 8  # the guests' /etc/hosts and guestfwd rules know lab1..lab8
+BOOT_TIMEOUT = int(os.environ.get("HELIX_LAB_BOOT_TIMEOUT", "400"))
+INVENTORY = os.path.join(REPO, "inventories", "lab", "hosts.yml")
+
+
+def log(msg):
+    print("[helix-lab %s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
+
+
+def recipe_hash():
+    """Hash of everything that goes into the image: an unchanged recipe never rebuilds."""
+    h = hashlib.sha256()
+    files = ["recipe.env", "build-image.sh"]
+    for dirpath, _dirs, names in os.walk(os.path.join(HERE, "guest")):
+        files += [os.path.relpath(os.path.join(dirpath, n), HERE) for n in names]
+    for rel in sorted(files):
+        path = os.path.join(HERE, rel)
+        h.update(rel.encode() + b"\0" + oct(os.stat(path).st_mode & 0o777).encode() + b"\0")
+        with open(path, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()[:16]
+
+
+def image_dir():
+    return os.path.join(CACHE, "images", recipe_hash())
+
+
+def build():
+    out = image_dir()
+    if os.path.exists(os.path.join(out, "root.qcow2")):
+        log("image cached: %s" % out)
+        return out
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    log("building the lab image into %s (cold: ~10 min; with cached ZFS modules: ~3 min)" % out)
+    t0 = time.time()
+    subprocess.run(["bash", os.path.join(HERE, "build-image.sh"), out], check=True,
+                   env=dict(os.environ, HELIX_CACHE=CACHE))
+    log("image built in %.0f s" % (time.time() - t0))
+    # Keep only the newest image of older recipes around; they are ~450 MB each.
+    for name in os.listdir(os.path.dirname(out)):
+        old = os.path.join(os.path.dirname(out), name)
+        if old != out and not name.endswith(".tmp"):
+            shutil.rmtree(old, ignore_errors=True)
+    return out
+
+
+def run_dir(idx):
+    return os.path.join(CACHE, "run", "lab%d" % idx)
+
+
+def pid_of(idx):
+    try:
+        with open(os.path.join(run_dir(idx), "qemu.pid")) as f:
+            pid = int(f.read().strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def port_of(idx):
+    return PORT_BASE + idx
+
+
+def port_busy(port):
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def ssh_base(idx, key):
+    return ["ssh", "-i", key, "-p", str(port_of(idx)), "-o", "BatchMode=yes",
+            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5",
+            "-o", "ControlMaster=auto", "-o", "ControlPersist=600",
+            "-o", "ControlPath=%s/cm-%%p" % os.path.join(CACHE, "run"), "root@127.0.0.1"]
+
+
+def start(idx, img):
+    rd = run_dir(idx)
+    if pid_of(idx):
+        with open(os.path.join(rd, "image")) as f:
+            if f.read().strip() == img:
+                return False
+        log("lab%d runs an older image: restarting it" % idx)
+        stop(idx)
+    # Crash leftovers: a pid file whose process is gone, or a half-written run dir.
+    shutil.rmtree(rd, ignore_errors=True)
+    if port_busy(port_of(idx)):
+        sys.exit("port 127.0.0.1:%d (lab%d SSH) is taken by another process; "
+                 "set HELIX_LAB_PORT_BASE or free it" % (port_of(idx), idx))
+    os.makedirs(rd)
+    overlay = os.path.join(rd, "root.qcow2")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
+                    os.path.join(img, "root.qcow2"), overlay], check=True)
+    with open(os.path.join(rd, "image"), "w") as f:
+        f.write(img)
+    # guestfwd: inside every guest, 10.0.2.10J:22 reaches lab J's SSH through the controller,
+    # so lab hosts talk to each other over loopback only (the guests can't connect out).
+    fwd = ",".join("guestfwd=tcp:10.0.2.%d:22-cmd:nc 127.0.0.1 %d" % (100 + j, port_of(j))
+                   for j in range(1, MAX_HOSTS + 1) if j != idx)
+    cmd = ["qemu-system-x86_64", "-name", "lab%d" % idx, "-nodefaults", "-display", "none",
+           "-machine", "q35", "-accel", "tcg,thread=multi", "-cpu", "qemu64", "-smp", "2",
+           "-m", MEMORY, "-kernel", os.path.join(img, "vmlinuz"),
+           "-initrd", os.path.join(img, "initrd.img"),
+           "-append", "root=LABEL=helixroot rw console=ttyS0,115200 net.ifnames=0 quiet "
+                      "systemd.show_status=false mitigations=off helix.index=%d" % idx,
+           "-drive", "if=none,id=root,file=%s,format=qcow2,cache=unsafe,discard=unmap" % overlay,
+           "-device", "virtio-blk-pci,drive=root,bus=pcie.0,addr=0x3",
+           "-netdev", "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:%d-:22,%s" % (port_of(idx), fwd),
+           "-device", "virtio-net-pci,netdev=n0,bus=pcie.0,addr=0x2",
+           "-serial", "file:%s" % os.path.join(rd, "console.log"), "-monitor", "none",
+           "-qmp", "unix:%s,server,nowait" % os.path.join(rd, "qmp.sock"),
+           "-pidfile", os.path.join(rd, "qemu.pid"), "-daemonize"]
+    # Data disks get fixed PCI slots (so the root disk stays /dev/vda) and serials, so the
+    # guest also sees them as /dev/disk/by-id/virtio-helix-dK.
+    for k in range(1, DISKS + 1):
+        disk = os.path.join(rd, "disk%d.img" % k)
+        subprocess.run(["truncate", "-s", DISK_SIZE, disk], check=True)
+        cmd += ["-drive", "if=none,id=d%d,file=%s,format=raw,cache=unsafe,discard=unmap" % (k, disk),
+                "-device", "virtio-blk-pci,drive=d%d,serial=helix-d%d,bus=pcie.0,addr=0x%x"
+                % (k, k, 0x7 + k)]
+    subprocess.run(cmd, check=True)
+    log("lab%d started (ssh 127.0.0.1:%d)" % (idx, port_of(idx)))
+    return True
+
+
+def wait_ready(idx, key, deadline):
+    """SSH answers and /dev/zfs exists (the module loads in parallel with boot)."""
+    while time.time() < deadline:
+        if not pid_of(idx):
+            sys.exit("lab%d died while booting; see %s" % (idx, os.path.join(run_dir(idx), "console.log")))
+        r = subprocess.run(ssh_base(idx, key) + ["test -e /dev/zfs && zpool version >/dev/null"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        if r.returncode == 0:
+            return
+        time.sleep(2)
+    sys.exit("lab%d: not ready after %d s; see %s" % (idx, BOOT_TIMEOUT, os.path.join(run_dir(idx), "console.log")))
+
+
+def write_inventory(n, key):
+    os.makedirs(os.path.dirname(INVENTORY), exist_ok=True)
+    cp = os.path.join(CACHE, "run", "cm-%%h-%%p")
+    lines = ["# Written by lab/helix-lab up; not tracked by git.", "all:", "  children:",
+             "    lab:", "      hosts:"]
+    for i in range(1, n + 1):
+        lines += ["        lab%d:" % i, "          ansible_host: 127.0.0.1",
+                  "          ansible_port: %d" % port_of(i)]
+    lines += ["      vars:",
+              "        ansible_user: root",
+              "        ansible_ssh_private_key_file: %s" % key,
+              "        ansible_python_interpreter: /usr/bin/python3",
+              "        ansible_ssh_pipelining: true",
+              "        ansible_ssh_common_args: >-",
+              "          -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+              "          -o ControlMaster=auto -o ControlPersist=600 -o ControlPath=%s" % cp,
+              "        helix_lab_disks: %d" % DISKS]
+    with open(INVENTORY, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def up(n):
+    if not 1 <= n <= MAX_HOSTS:
+        sys.exit("the lab runs 1 to %d hosts" % MAX_HOSTS)
+    img = build()
+    key = os.path.join(img, "id_ed25519")
+    os.makedirs(os.path.join(CACHE, "run"), exist_ok=True)
+    t0 = time.time()
+    for i in range(1, n + 1):
+        start(i, img)
+    deadline = time.time() + BOOT_TIMEOUT
+    for i in range(1, n + 1):
+        wait_ready(i, key, deadline)
+    log("lab1..lab%d ready in %.0f s" % (n, time.time() - t0))
+    write_inventory(n, key)
+
+
+def stop(idx, keep_disks=False):
+    pid = pid_of(idx)
+    if pid:
+        os.kill(pid, signal.SIGTERM)
+        for _tick in range(100):
+            if not pid_of(idx):
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+        log("lab%d stopped" % idx)
+    if not keep_disks:
+        shutil.rmtree(run_dir(idx), ignore_errors=True)
+
+
+def running():
+    base = os.path.join(CACHE, "run")
+    names = os.listdir(base) if os.path.isdir(base) else []
+    return sorted(int(n[3:]) for n in names if n.startswith("lab") and n[3:].isdigit())
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="verb", required=True)
+    sub.add_parser("build")
+    u = sub.add_parser("up")
+    u.add_argument("-n", type=int, default=int(os.environ.get("HELIX_LAB_HOSTS", "2")))
+    d = sub.add_parser("down")
+    d.add_argument("--keep-disks", action="store_true")
+    sub.add_parser("status")
+    m = sub.add_parser("instances", help="Molecule instance config (JSON) for the named hosts")
+    m.add_argument("hosts", nargs="+")
+    s = sub.add_parser("ssh")
+    s.add_argument("host")
+    s.add_argument("command", nargs=argparse.REMAINDER)
+    a = p.parse_args()
+    if a.verb == "build":
+        print(build())
+    elif a.verb == "up":
+        up(a.n)
+    elif a.verb == "down":
+        for i in running():
+            stop(i, a.keep_disks)
+    elif a.verb == "status":
+        for i in running():
+            print("lab%d %s port %d" % (i, "running pid %s" % pid_of(i) if pid_of(i) else "stale", port_of(i)))
+    elif a.verb == "instances":
+        key = os.path.join(image_dir(), "id_ed25519")
+        print(json.dumps([{"instance": h, "address": "127.0.0.1", "user": "root",
+                           "port": port_of(int(h[3:])), "identity_file": key} for h in a.hosts]))
+    elif a.verb == "ssh":
+        key = os.path.join(image_dir(), "id_ed25519")
+        os.execvp("ssh", ssh_base(int(a.host.lstrip("lab")), key) + a.command)
+
+
+if __name__ == "__main__":
+    main()
