@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 CACHE = os.environ.get("HELIX_CACHE", os.path.expanduser("~/.cache/helix-zfs"))
 PORT_BASE = int(os.environ.get("HELIX_LAB_PORT_BASE", "2220"))
-DISKS = int(os.environ.get("HELIX_LAB_DISKS", "16"))
+DISKS = int(os.environ.get("HELIX_LAB_DISKS", "20"))
 DISK_SIZE = os.environ.get("HELIX_LAB_DISK_SIZE", "1G")
 MEMORY = os.environ.get("HELIX_LAB_MEMORY", "2048")
 MAX_HOSTS = 8  # the guests' /etc/hosts and guestfwd rules know lab1..lab8
@@ -110,11 +110,15 @@ def ssh_base(idx, key):
 
 def start(idx, img):
     rd = run_dir(idx)
+    config = "%s disks=%d size=%s memory=%s" % (img, DISKS, DISK_SIZE, MEMORY)
     if pid_of(idx):
-        with open(os.path.join(rd, "image")) as f:
-            if f.read().strip() == img:
-                return False
-        log("lab%d runs an older image: restarting it" % idx)
+        try:
+            with open(os.path.join(rd, "config")) as f:
+                if f.read().strip() == config:
+                    return False
+        except OSError:
+            pass
+        log("lab%d runs an older image or configuration: restarting it" % idx)
         stop(idx)
     # Crash leftovers: a pid file whose process is gone, or a half-written run dir.
     shutil.rmtree(rd, ignore_errors=True)
@@ -125,8 +129,8 @@ def start(idx, img):
     overlay = os.path.join(rd, "root.qcow2")
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
                     os.path.join(img, "root.qcow2"), overlay], check=True)
-    with open(os.path.join(rd, "image"), "w") as f:
-        f.write(img)
+    with open(os.path.join(rd, "config"), "w") as f:
+        f.write(config)
     # guestfwd: inside every guest, 10.0.2.10J:22 reaches lab J's SSH through the controller,
     # so lab hosts talk to each other over loopback only (the guests can't connect out).
     fwd = ",".join("guestfwd=tcp:10.0.2.%d:22-cmd:nc 127.0.0.1 %d" % (100 + j, port_of(j))

@@ -80,19 +80,20 @@ fi
 # Totals: every pytest test case, plus one per other stage.
 read -r jp jf js < <(python3 - "$out/junit" <<'EOF'
 import glob, sys, xml.etree.ElementTree as ET
-p = f = s = 0
+passed = failed = skipped = 0
 for path in glob.glob(sys.argv[1] + "/*.xml"):
     root = ET.parse(path).getroot()
-    for s in ([root] if root.tag == "testsuite" else root.iter("testsuite")):
-        t, e, fl, sk = (int(s.get(k, 0)) for k in ("tests", "errors", "failures", "skipped"))
-        p += t - e - fl - sk
-        f += e + fl
-        s += sk
-print(p, f, s)
+    for suite in ([root] if root.tag == "testsuite" else root.iter("testsuite")):
+        t, e, fl, sk = (int(suite.get(k, 0)) for k in ("tests", "errors", "failures", "skipped"))
+        passed += t - e - fl - sk
+        failed += e + fl
+        skipped += sk
+print(passed, failed, skipped)
 EOF
 )
 echo
 if [ ${#failed_stages[@]} -gt 0 ]; then echo "failed stages: ${failed_stages[*]}"; fi
+if [ -z "${jp:-}" ]; then echo "could not count the junit results" >&2; jp=0; jf=1; js=0; fi
 # A pytest stage that failed without a failing case in its junit file (it crashed) counts once.
 [ "$pytest_failed_stages" -gt 0 ] && [ "$jf" -eq 0 ] && jf=$pytest_failed_stages
 echo "$((jp + other_passed)) passed, $((jf + other_failed)) failed, $js skipped"

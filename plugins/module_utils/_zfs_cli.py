@@ -59,9 +59,11 @@ class ZfsCli:
         rc, out, err = self.module.run_command(cmd, data=data, environ_update=_C_LOCALE,
                                                check_rc=False, binary_data=data is not None)
         if rc not in ok_rcs:
-            first = (err or out).strip().splitlines()
-            raise ZfsCommandError("%s failed: %s" % (" ".join(argv[:2]), first[-1] if first else "rc=%s" % rc),
-                                  cmd=cmd, rc=rc, stdout=out, stderr=err)
+            lines = (err or out).strip().splitlines()
+            msg = "%s failed: %s" % (" ".join(argv[:2]), lines[-1] if lines else "rc=%s" % rc)
+            if "use '-f' to override" in err:
+                msg += " (force_devices: true passes -f)"
+            raise ZfsCommandError(msg, cmd=cmd, rc=rc, stdout=out, stderr=err)
         return rc, out, err
 
     def json(self, argv):

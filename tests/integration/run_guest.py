@@ -17,6 +17,7 @@ mode through the controller) is covered by tests/integration/targets.yml.
 import argparse
 import io
 import os
+import shlex
 import subprocess
 import sys
 import tarfile
@@ -54,8 +55,10 @@ def main():
     lab = ["bash", os.path.join(REPO, "lab", "helix-lab"), "ssh", a.host]
     script = ("rm -rf {r} && mkdir -p {r} && tar -xzf - -C {r} && cd {r} && "
               "PYTHONPATH={r} PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -p no:cacheprovider "
-              "-o console_output_style=classic -rfEs --junitxml={r}/junit.xml tests {args}"
-              ).format(r=REMOTE, args=" ".join(a.pytest_args))
+              "-o console_output_style=classic -rfEs --junitxml={r}/junit.xml {args}"
+              ).format(r=REMOTE, args=" ".join(shlex.quote(x) for x in a.pytest_args) if any(
+                  x.startswith("tests") for x in a.pytest_args) else "tests " + " ".join(
+                  shlex.quote(x) for x in a.pytest_args))
     rc = subprocess.run(lab + [script], input=payload(), check=False).returncode
     if a.junit_dir:
         os.makedirs(a.junit_dir, exist_ok=True)

@@ -17,8 +17,8 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 POOL_PREFIX = "ht"  # every pool a test makes starts with this; cleanup relies on it
-# The lab splits each host's disks: d1-d12 belong to these tests (wiped freely), d13-d16 to
-# playbooks/site.yml, Molecule and the EXAMPLES runs (see inventories/lab/group_vars).
+# The lab splits each host's disks: d1-d12 belong to these tests (wiped freely); the later
+# Ansible-level targets use d1-d16, site.yml and Molecule d17-d20 (see README, "The lab").
 TEST_DISKS = range(1, 13)
 
 
@@ -41,6 +41,31 @@ def sh(cmd, check=True):
     if check and r.returncode != 0:
         raise AssertionError("%s -> rc=%d\n%s%s" % (cmd, r.returncode, r.stdout, r.stderr))
     return r.stdout
+
+
+def converge(module, args, host_state):
+    """The 4-step pattern: check, apply, apply again, check again.
+
+    ``host_state()`` reads the state from the host itself; check mode must leave it untouched,
+    the apply must change it, and the two later runs must report no change and no commands.
+    Returns (check result, apply result)."""
+    before = host_state()
+    check = run_module(module, args, check=True, diff=True)
+    assert "failed" not in check, check
+    assert check["changed"] is True and check["commands"], check
+    assert host_state() == before, "check mode changed the host"
+    applied = run_module(module, args, diff=True)
+    assert "failed" not in applied, applied
+    assert applied["changed"] is True
+    assert applied["commands"] == check["commands"], "check and apply planned differently"
+    assert applied["diff"]["before"] != applied["diff"]["after"]
+    assert host_state() != before, "the apply changed nothing on the host"
+    again = run_module(module, args)
+    assert "failed" not in again, again
+    assert (again["changed"], again["commands"]) == (False, []), again["commands"]
+    check2 = run_module(module, args, check=True)
+    assert (check2["changed"], check2["commands"]) == (False, []), check2["commands"]
+    return check, applied
 
 
 def _test_pools():
@@ -71,9 +96,9 @@ def _wiped(lab_disks):
 
 @pytest.fixture
 def disks(lab_disks, _wiped):
-    """The test disks, in no pool; any ht* pool a test made is destroyed after it.
-
-    Destroyed pools leave labels behind: tests create pools with -f, or wipe first."""
+    """The test disks, blank and in no pool; any ht* pool a test made is destroyed after it
+    and the disks wiped (ZFS refuses disks with old labels unless forced)."""
     yield lab_disks
     for p in _test_pools():
         sh("zpool destroy -f %s" % p, check=False)
+    _wipe(lab_disks)

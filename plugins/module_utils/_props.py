@@ -1,0 +1,49 @@
+# Copyright (c) helix.zfs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""How a property value is compared: the one normalizer for pool and dataset properties.
+
+Both sides of a comparison go through normalize_value(), so ``1G`` equals ``1073741824``,
+YAML's ``true`` equals ``on``, and ``none`` equals ``0`` where ZFS treats them alike.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Properties whose values are byte counts (zfs get -p prints them in bytes).
+SIZE_PROPS = frozenset((
+    "quota", "refquota", "reservation", "refreservation", "volsize", "volblocksize",
+    "recordsize", "special_small_blocks", "userquota", "groupquota", "projectquota",
+))
+# Size properties where "none" and 0 mean the same thing.
+NONE_IS_ZERO = frozenset(("quota", "refquota", "reservation", "refreservation",
+                          "special_small_blocks"))
+_UNITS = {"": 0, "B": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6, "Z": 7}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([BKMGTPEZ]?)(?:I?B)?\s*$", re.IGNORECASE)
+
+
+def parse_size(value):
+    """``10G``, ``1.5T``, ``512``, ``10GiB`` -> bytes (powers of 1024, as ZFS counts)."""
+    m = _SIZE.match(str(value))
+    if not m:
+        raise ValueError("%r is not a size (use bytes or a number with K, M, G, T, P or E)" % (value,))
+    return int(float(m.group(1)) * 1024 ** _UNITS[m.group(2).upper()])
+
+
+def normalize_value(prop, value):
+    """A property value in canonical string form, for comparison only."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    text = str(value).strip()
+    base = prop.split("@", 1)[0]
+    if base in SIZE_PROPS:
+        if text.lower() in ("none", "-") and base in NONE_IS_ZERO:
+            return "0"
+        try:
+            return str(parse_size(text))
+        except ValueError:
+            return text
+    return text

@@ -1,0 +1,303 @@
+# Copyright (c) helix.zfs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The zpool module's decision logic: (current pool, desired pool) -> [zpool commands].
+
+Pure functions, no I/O: devices arrive already resolved to identity keys (see _devices.py),
+so the plan can be unit-tested on recorded status output. The module applies the plan's
+commands in order; ``changed``, ``diff`` and the returned ``commands`` all come from it.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.helix.zfs.plugins.module_utils._props import normalize_value
+
+# Allocation classes with their zpool keyword (data vdevs have none).
+CLASSES = (("data", None), ("special", "special"), ("dedup", "dedup"), ("log", "log"))
+# Devices lists (not vdevs).
+DEVICE_CLASSES = (("cache", "cache"), ("spare", "spare"))
+VDEV_TYPES = ("disk", "stripe", "mirror", "raidz", "raidz1", "raidz2", "raidz3",
+              "draid", "draid1", "draid2", "draid3")
+# Pool properties that only `zpool create`/`zpool import` take: never compared afterwards.
+CREATE_ONLY = frozenset(("altroot", "readonly"))
+
+
+class PlanError(Exception):
+    """The desired state can't be reached safely; the message says exactly why."""
+
+
+# ---------------------------------------------------------------------------- desired state
+
+def vdev_spec(v):
+    """One declared vdev -> (kind, [devices], spec words for zpool create/add)."""
+    kind = v.get("type") or "disk"
+    if kind not in VDEV_TYPES:
+        raise PlanError("unknown vdev type %r; use one of %s" % (kind, ", ".join(VDEV_TYPES)))
+    disks = list(v.get("disks") or [])
+    if not disks:
+        raise PlanError("a %s vdev needs disks" % kind)
+    if kind == "raidz":
+        kind = "raidz1"
+    if kind.startswith("raidz"):
+        parity = int(kind[-1])
+        if len(disks) < parity + 2:
+            raise PlanError("%s needs at least %d disks, got %d: %s"
+                            % (kind, parity + 2, len(disks), ", ".join(disks)))
+        return kind, disks, [kind] + disks
+    if kind.startswith("draid"):
+        parity = int(kind[5:] or v.get("parity") or 1)
+        data = v.get("data") or min(8, len(disks) - parity - (v.get("spares") or 0))
+        spares = v.get("spares") or 0
+        children = v.get("children") or len(disks)
+        if children != len(disks) or data < 1 or data + parity > children - spares:
+            raise PlanError("draid%d with %d data, %d spares needs more than %d disks (has %d)"
+                            % (parity, data, spares, data + parity + spares - 1, len(disks)))
+        kind = "draid%d" % parity
+        spec = "%s:%dd:%dc:%ds" % (kind, data, children, spares)
+        return kind, disks, [spec] + disks
+    if kind == "mirror":
+        if len(disks) < 2:
+            raise PlanError("a mirror needs at least 2 disks, got %s" % disks)
+        return kind, disks, ["mirror"] + disks
+    # disk / stripe: one top-level vdev per disk
+    return "disk", disks, list(disks)
+
+
+def expand(vdevs):
+    """Declared vdevs of one class -> top-level vdevs (a stripe becomes one vdev per disk)."""
+    out = []
+    for v in vdevs or []:
+        kind, disks, spec = vdev_spec(v)
+        if kind == "disk":
+            out += [{"type": "disk", "disks": [d], "spec": [d]} for d in disks]
+        else:
+            out.append({"type": kind, "disks": disks, "spec": spec})
+    return out
+
+
+# ---------------------------------------------------------------------------- current state
+
+def _top_type(v):
+    if v["type"] == "raidz":
+        return "raidz%d" % (v.get("parity") or 1)
+    if v["type"] == "draid":
+        return "draid%d" % (v.get("parity") or 1)
+    return v["type"]
+
+
+def leaves(v):
+    kids = v.get("children")
+    return [v] if not kids else [x for k in kids for x in leaves(k)]
+
+
+def current_layout(pool, key):
+    """zpool_info's pool -> {class: [{type, name, disks: [identity keys]}]} plus devices."""
+    out = {}
+    for cls, _kw in CLASSES:
+        out[cls] = [{"type": _top_type(v), "name": v["name"],
+                     "disks": [key(x["path"]) for x in leaves(v) if x.get("path")]}
+                    for v in pool["vdevs"][cls]]
+    for cls, _kw in DEVICE_CLASSES:
+        # dRAID's distributed spares belong to their dRAID vdev, not to the spare list.
+        out[cls] = [key(x["path"]) for x in pool["vdevs"][cls]
+                    if x.get("path") and x.get("type") != "dspare"]
+    # Commands must name a device as the pool knows it, not by our identity key.
+    out["paths"] = {key(x["path"]): x["path"] for group in pool["vdevs"].values()
+                    for top in group for x in leaves(top) if x.get("path")}
+    return out
+
+
+def device_states(pool, key):
+    """{identity key: (state, top-level vdev name, class)} for every leaf in the pool."""
+    out = {}
+    for cls, group in pool["vdevs"].items():
+        for top in group:
+            for leaf in leaves(top):
+                if leaf.get("path"):
+                    out[key(leaf["path"])] = (leaf.get("state"), top["name"], cls)
+    return out
+
+
+# ---------------------------------------------------------------------------- the plan
+
+def in_other_pools(name, pools, desired, key):
+    """Declared devices that another imported pool already uses -> PlanError naming it.
+    (zpool itself only says the device 'is in use and contains a unknown filesystem'.)"""
+    owner = {}
+    for other, pool in pools.items():
+        if other != name:
+            for group in pool["vdevs"].values():
+                for top in group:
+                    for leaf in leaves(top):
+                        if leaf.get("path"):
+                            owner[key(leaf["path"])] = other
+    clashes = ["%s is in pool %s" % (d, owner[key(d)]) for d in declared_devices(desired)
+               if key(d) in owner]
+    if clashes:
+        raise PlanError("devices already in use: %s" % "; ".join(clashes))
+
+
+def declared_devices(desired):
+    out = []
+    for cls, _kw in CLASSES:
+        for v in desired[cls] or []:
+            out += v["disks"]
+    for cls, _kw in DEVICE_CLASSES:
+        out += desired[cls] or []
+    return out
+
+
+def create_command(name, desired, props, fs_props, force):
+    cmd = ["zpool", "create"]
+    if force:
+        cmd.append("-f")
+    for k, v in sorted(props.items()):
+        cmd += ["-o", "%s=%s" % (k, v)]
+    for k, v in sorted(fs_props.items()):
+        cmd += ["-O", "%s=%s" % (k, v)]
+    cmd.append(name)
+    for cls, kw in CLASSES:
+        for v in desired[cls] or []:
+            cmd += ([kw] if kw else []) + v["spec"]
+    for cls, kw in DEVICE_CLASSES:
+        if desired[cls]:
+            cmd += [kw] + desired[cls]
+    return cmd
+
+
+def layout_commands(name, current, desired, key, allow_vdev_removal, force):
+    """Commands that take the current layout to the declared one, or PlanError."""
+    cmds = []
+    add = ["zpool", "add"] + (["-f"] if force else []) + [name]
+    for cls, kw in CLASSES:
+        if desired[cls] is None:
+            continue  # not declared: left alone
+        cur = list(current[cls])
+        for want in desired[cls]:
+            keys = {key(d) for d in want["disks"]}
+            match = [c for c in cur if keys & set(c["disks"])]
+            if not match:
+                cmds.append(add + ([kw] if kw else []) + want["spec"])
+                continue
+            have = match[0]
+            cur.remove(have)
+            if have["type"] != want["type"] or keys != set(have["disks"]) or len(match) > 1:
+                raise PlanError(
+                    "%s vdev %s (%s of %s) differs from the declared %s of %s; changing a vdev's "
+                    "type or disks in place would need recreating it. Use the replace, attach "
+                    "and detach options for disk changes." % (
+                        cls, have["name"], have["type"], ", ".join(sorted(have["disks"])),
+                        want["type"], ", ".join(sorted(keys))))
+        for extra in cur:  # declared layout has fewer vdevs of this class
+            if cls == "log" or allow_vdev_removal:
+                cmds.append(["zpool", "remove", name, extra["name"]])
+            else:
+                raise PlanError(
+                    "the declared layout drops %s vdev %s (%s of %s); removing a %s vdev moves "
+                    "its data and is refused unless allow_vdev_removal is true" % (
+                        cls, extra["name"], extra["type"], ", ".join(sorted(extra["disks"])), cls))
+    for cls, kw in DEVICE_CLASSES:
+        if desired[cls] is None:
+            continue
+        have = set(current[cls])
+        want = desired[cls]
+        missing = [d for d in want if key(d) not in have]
+        if missing:
+            cmds.append(add + [kw] + missing)
+        wanted_keys = {key(d) for d in want}
+        extra = sorted(current["paths"][d] for d in have if d not in wanted_keys)
+        if extra:
+            cmds.append(["zpool", "remove", name] + extra)
+    return cmds
+
+
+def property_commands(name, current_props, desired_props):
+    cmds = []
+    for prop, want in sorted(desired_props.items()):
+        if prop in CREATE_ONLY:
+            continue
+        have = current_props.get(prop)
+        if prop.startswith("feature@") and want == "enabled" and have == "active":
+            continue  # an active feature is enabled
+        if normalize_value(prop, have) != normalize_value(prop, want):
+            cmds.append(["zpool", "set", "%s=%s" % (prop, want), name])
+    return cmds
+
+
+def device_commands(name, states, ops, key, force):
+    """Explicit disk operations: replace, attach, detach, offline, online. Each is a no-op
+    once its effect is visible in the pool, so re-running the task changes nothing.
+    Returns (commands, {device key: state} as they will be after them)."""
+    cmds = []
+    after = {k: v[0] for k, v in states.items()}
+    f = ["-f"] if force else []
+    for r in ops.get("replace") or []:
+        old, new = key(r["old"]), key(r["new"])
+        if new in states:
+            continue  # replaced, or resilvering onto it
+        if old not in states:
+            raise PlanError("cannot replace %s with %s: neither is in pool %s" % (r["old"], r["new"], name))
+        cmds.append(["zpool", "replace"] + f + [name, r["old"], r["new"]])
+        after[new] = after.pop(old)
+    for a in ops.get("attach") or []:
+        dev, new = key(a["device"]), key(a["new"])
+        if dev not in states:
+            raise PlanError("cannot attach to %s: it is not in pool %s" % (a["device"], name))
+        if new in states:
+            if states[new][1] != states[dev][1]:
+                raise PlanError("%s is already in pool %s, in vdev %s, not beside %s"
+                                % (a["new"], name, states[new][1], a["device"]))
+            continue
+        cmds.append(["zpool", "attach"] + f + [name, a["device"], a["new"]])
+        after[new] = "ONLINE"
+    for d in ops.get("detach") or []:
+        if key(d) in states:
+            cmds.append(["zpool", "detach", name, d])
+            after.pop(key(d), None)
+    for d in ops.get("offline") or []:
+        if key(d) not in states:
+            raise PlanError("cannot offline %s: it is not in pool %s" % (d, name))
+        if states[key(d)][0] != "OFFLINE":
+            cmds.append(["zpool", "offline", name, d])
+            after[key(d)] = "OFFLINE"
+    for d in ops.get("online") or []:
+        if key(d) not in states:
+            raise PlanError("cannot online %s: it is not in pool %s" % (d, name))
+        if states[key(d)][0] == "OFFLINE":
+            cmds.append(["zpool", "online", name, d])
+            after[key(d)] = "ONLINE"
+    return cmds, after
+
+
+def scan_commands(name, pool, scrub, trim):
+    cmds = []
+    scan = pool.get("scan") or {}
+    scanning = scan.get("state") == "scanning" and scan.get("function") == "scrub"
+    if scrub == "start" and not scanning:
+        cmds.append(["zpool", "scrub", name])
+    elif scrub == "stop" and scanning:
+        cmds.append(["zpool", "scrub", "-s", name])
+    elif scrub == "pause" and scanning:
+        cmds.append(["zpool", "scrub", "-p", name])
+    if trim == "start":
+        cmds.append(["zpool", "trim", name])
+    return cmds
+
+
+def summarize(layout, key=lambda d: d):
+    """A layout (current: disks are keys; declared: paths, given ``key``) for diff mode."""
+    out = {}
+    for cls, _kw in CLASSES:
+        out[cls] = ["%s(%s)" % (v["type"], ", ".join(key(d) for d in v["disks"]))
+                    for v in layout[cls] or []]
+    for cls, _kw in DEVICE_CLASSES:
+        out[cls] = [key(d) for d in layout[cls] or []]
+    return out
+
+
+def dry_run(cmd):
+    """The -n form of a create/add command (validates devices without changing anything)."""
+    if cmd[:2] in (["zpool", "create"], ["zpool", "add"]):
+        return cmd[:2] + ["-n"] + cmd[2:]
+    return None
+
