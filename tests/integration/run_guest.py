@@ -53,12 +53,13 @@ def main():
     p.add_argument("pytest_args", nargs="*")
     a = p.parse_args()
     lab = ["bash", os.path.join(REPO, "lab", "helix-lab"), "ssh", a.host]
+    args = [shlex.quote(x) for x in a.pytest_args]
+    if not any(x.startswith("tests") for x in a.pytest_args):
+        args.insert(0, "tests")  # no test path given: run them all
     script = ("rm -rf {r} && mkdir -p {r} && tar -xzf - -C {r} && cd {r} && "
               "PYTHONPATH={r} PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -p no:cacheprovider "
               "-o console_output_style=classic -rfEs --junitxml={r}/junit.xml {args}"
-              ).format(r=REMOTE, args=" ".join(shlex.quote(x) for x in a.pytest_args) if any(
-                  x.startswith("tests") for x in a.pytest_args) else "tests " + " ".join(
-                  shlex.quote(x) for x in a.pytest_args))
+              ).format(r=REMOTE, args=" ".join(args))
     rc = subprocess.run(lab + [script], input=payload(), check=False).returncode
     if a.junit_dir:
         os.makedirs(a.junit_dir, exist_ok=True)
