@@ -19,6 +19,9 @@ SIZE_PROPS = frozenset((
 # Size properties where "none" and 0 mean the same thing.
 NONE_IS_ZERO = frozenset(("quota", "refquota", "reservation", "refreservation",
                           "special_small_blocks"))
+# Values ZFS stores under another name: compared as the name ZFS reads back.
+# (OpenZFS >= 2.2 on Linux: xattr=sa is what xattr=on means, and it reads back as "on".)
+ALIASES = {"xattr": {"sa": "on"}}
 _UNITS = {"": 0, "B": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6, "Z": 7}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([BKMGTPEZ]?)(?:I?B)?\s*$", re.IGNORECASE)
 
@@ -39,6 +42,7 @@ def normalize_value(prop, value):
         return "on" if value else "off"
     text = str(value).strip()
     base = prop.split("@", 1)[0]
+    text = ALIASES.get(base, {}).get(text, text)
     if base in SIZE_PROPS:
         if text.lower() in ("none", "-") and base in NONE_IS_ZERO:
             return "0"
