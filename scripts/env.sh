@@ -16,6 +16,8 @@ export ANSIBLE_COLLECTIONS_PATH="$_coll_root"
 export ANSIBLE_CONFIG="$HELIX_REPO/ansible.cfg"
 export ANSIBLE_FORCE_COLOR=${ANSIBLE_FORCE_COLOR:-0}
 export PY_COLORS=0
+# Hypothesis keeps its example database in the cache, not in the checkout.
+export HYPOTHESIS_STORAGE_DIRECTORY=$HELIX_CACHE/hypothesis
 helix_link_collection() {
   mkdir -p "$_coll_root/ansible_collections/helix"
   ln -sfn "$HELIX_REPO" "$_coll_root/ansible_collections/helix/zfs"

@@ -10,6 +10,7 @@ YAML's ``true`` equals ``on``, and ``none`` equals ``0`` where ZFS treats them a
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 
 # Properties whose values are byte counts (zfs get -p prints them in bytes).
 SIZE_PROPS = frozenset((
@@ -31,7 +32,10 @@ def parse_size(value):
     m = _SIZE.match(str(value))
     if not m:
         raise ValueError("%r is not a size (use bytes or a number with K, M, G, T, P or E)" % (value,))
-    return int(float(m.group(1)) * 1024 ** _UNITS[m.group(2).upper()])
+    try:  # exact: no float, so byte counts above 2**53 keep every digit
+        return int(Decimal(m.group(1)) * 1024 ** _UNITS[m.group(2).upper()])
+    except InvalidOperation:
+        raise ValueError("%r is not a size" % (value,))
 
 
 def normalize_value(prop, value):

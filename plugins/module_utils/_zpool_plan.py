@@ -40,9 +40,9 @@ def vdev_spec(v):
         kind = "raidz1"
     if kind.startswith("raidz"):
         parity = int(kind[-1])
-        if len(disks) < parity + 2:
+        if len(disks) < parity + 1:
             raise PlanError("%s needs at least %d disks, got %d: %s"
-                            % (kind, parity + 2, len(disks), ", ".join(disks)))
+                            % (kind, parity + 1, len(disks), ", ".join(disks)))
         return kind, disks, [kind] + disks
     if kind.startswith("draid"):
         parity = int(kind[5:] or v.get("parity") or 1)
@@ -52,9 +52,9 @@ def vdev_spec(v):
         if children != len(disks) or data < 1 or data + parity > children - spares:
             raise PlanError("draid%d with %d data, %d spares needs more than %d disks (has %d)"
                             % (parity, data, spares, data + parity + spares - 1, len(disks)))
-        kind = "draid%d" % parity
-        spec = "%s:%dd:%dc:%ds" % (kind, data, children, spares)
-        return kind, disks, [spec] + disks
+        # The geometry is part of the type: a different one over the same disks is a change.
+        spec = "draid%d:%dd:%dc:%ds" % (parity, data, children, spares)
+        return spec, disks, [spec] + disks
     if kind == "mirror":
         if len(disks) < 2:
             raise PlanError("a mirror needs at least 2 disks, got %s" % disks)
@@ -81,7 +81,8 @@ def _top_type(v):
     if v["type"] == "raidz":
         return "raidz%d" % (v.get("parity") or 1)
     if v["type"] == "draid":
-        return "draid%d" % (v.get("parity") or 1)
+        return "draid%d:%dd:%dc:%ds" % (v.get("parity") or 1, v.get("draid_data") or 0,
+                                        v.get("draid_children") or 0, v.get("draid_spares") or 0)
     return v["type"]
 
 
@@ -90,13 +91,31 @@ def leaves(v):
     return [v] if not kids else [x for k in kids for x in leaves(k)]
 
 
+def slots(v, key):
+    """A top-level vdev's member slots, each the set of keys that may fill it. While a hot
+    spare stands in (spare-N) or a replace runs (replacing-N), either disk fills the slot,
+    so an unchanged declaration stays unchanged through a resilver."""
+    if v.get("type") in ("spare", "replacing"):
+        return [{key(x["path"]) for x in leaves(v) if x.get("path")}]
+    kids = v.get("children")
+    if not kids:
+        return [{key(v["path"])}] if v.get("path") else []
+    return [sl for k in kids for sl in slots(k, key)]
+
+
 def current_layout(pool, key):
-    """zpool_info's pool -> {class: [{type, name, disks: [identity keys]}]} plus devices."""
+    """zpool_info's pool -> {class: [{type, name, disks, slots}]} plus devices and paths."""
     out = {}
     for cls, _kw in CLASSES:
-        out[cls] = [{"type": _top_type(v), "name": v["name"],
-                     "disks": [key(x["path"]) for x in leaves(v) if x.get("path")]}
-                    for v in pool["vdevs"][cls]]
+        out[cls] = []
+        for v in pool["vdevs"][cls]:
+            sl = slots(v, key)
+            if v["type"] not in ("mirror", "raidz", "draid"):  # a single-disk top-level vdev
+                sl = [set().union(*sl)] if sl else []
+            disks = []
+            for slot in sl:  # in the pool's order
+                disks += [k for k in sorted(slot) if k not in disks]
+            out[cls].append({"type": _top_type(v), "name": v["name"], "slots": sl, "disks": disks})
     for cls, _kw in DEVICE_CLASSES:
         # dRAID's distributed spares belong to their dRAID vdev, not to the spare list.
         out[cls] = [key(x["path"]) for x in pool["vdevs"][cls]
@@ -108,14 +127,30 @@ def current_layout(pool, key):
 
 
 def device_states(pool, key):
-    """{identity key: (state, top-level vdev name, class)} for every leaf in the pool."""
+    """{identity key: (state, top-level vdev name, class)} for every leaf in the pool. A hot
+    spare in use is listed where it stands in, not as a spare."""
     out = {}
     for cls, group in pool["vdevs"].items():
         for top in group:
             for leaf in leaves(top):
                 if leaf.get("path"):
-                    out[key(leaf["path"])] = (leaf.get("state"), top["name"], cls)
+                    k = key(leaf["path"])
+                    if cls != "spare" or k not in out:
+                        out[k] = (leaf.get("state"), top["name"], cls)
     return out
+
+
+def _matches(have, keys):
+    """Do the declared keys fill exactly the vdev's slots?"""
+    if len(keys) != len(have["slots"]):
+        return False
+    left = set(keys)
+    for sl in have["slots"]:
+        hit = sl & left
+        if not hit:
+            return False
+        left -= {sorted(hit)[0]}
+    return not left
 
 
 # ---------------------------------------------------------------------------- the plan
@@ -165,23 +200,28 @@ def create_command(name, desired, props, fs_props, force):
     return cmd
 
 
-def layout_commands(name, current, desired, key, allow_vdev_removal, force):
-    """Commands that take the current layout to the declared one, or PlanError."""
+def layout_commands(name, current, desired, key, allow_vdev_removal, force, renames=None):
+    """Commands that take the current layout to the declared one, or PlanError.
+    ``renames`` maps the key of a disk being replaced to its replacement's, so a declaration
+    may name either while the replace is planned or running."""
     cmds = []
+    renames = renames or {}
+    canon = lambda d: renames.get(key(d), key(d))  # noqa: E731
     add = ["zpool", "add"] + (["-f"] if force else []) + [name]
     for cls, kw in CLASSES:
         if desired[cls] is None:
             continue  # not declared: left alone
         cur = list(current[cls])
         for want in desired[cls]:
-            keys = {key(d) for d in want["disks"]}
-            match = [c for c in cur if keys & set(c["disks"])]
+            keys = {canon(d) for d in want["disks"]}
+            match = [c for c in cur if keys & {renames.get(k, k) for k in c["disks"]}]
             if not match:
                 cmds.append(add + ([kw] if kw else []) + want["spec"])
                 continue
             have = match[0]
             cur.remove(have)
-            if have["type"] != want["type"] or keys != set(have["disks"]) or len(match) > 1:
+            have_canon = dict(have, slots=[{renames.get(k, k) for k in sl} for sl in have["slots"]])
+            if have["type"] != want["type"] or not _matches(have_canon, keys) or len(match) > 1:
                 raise PlanError(
                     "%s vdev %s (%s of %s) differs from the declared %s of %s; changing a vdev's "
                     "type or disks in place would need recreating it. Use the replace, attach "
@@ -233,8 +273,8 @@ def device_commands(name, states, ops, key, force):
     f = ["-f"] if force else []
     for r in ops.get("replace") or []:
         old, new = key(r["old"]), key(r["new"])
-        if new in states:
-            continue  # replaced, or resilvering onto it
+        if new in states and states[new][2] != "spare":
+            continue  # replaced, or resilvering onto it (an AVAIL hot spare is not yet in use)
         if old not in states:
             raise PlanError("cannot replace %s with %s: neither is in pool %s" % (r["old"], r["new"], name))
         cmds.append(["zpool", "replace"] + f + [name, r["old"], r["new"]])
@@ -273,11 +313,12 @@ def scan_commands(name, pool, scrub, trim):
     cmds = []
     scan = pool.get("scan") or {}
     scanning = scan.get("state") == "scanning" and scan.get("function") == "scrub"
-    if scrub == "start" and not scanning:
-        cmds.append(["zpool", "scrub", name])
+    paused = scanning and scan.get("paused")
+    if scrub == "start" and (not scanning or paused):
+        cmds.append(["zpool", "scrub", name])  # starts, or resumes a paused scrub
     elif scrub == "stop" and scanning:
         cmds.append(["zpool", "scrub", "-s", name])
-    elif scrub == "pause" and scanning:
+    elif scrub == "pause" and scanning and not paused:
         cmds.append(["zpool", "scrub", "-p", name])
     if trim == "start":
         cmds.append(["zpool", "trim", name])

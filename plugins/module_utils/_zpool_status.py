@@ -79,6 +79,7 @@ def parse_scan(s):
         "issued": issued,
         "to_examine": to_examine,
         "percent": percent,
+        "paused": state == "scanning" and _int(s.get("scrub_pause")) > 0,
     }
 
 

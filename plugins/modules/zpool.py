@@ -376,8 +376,9 @@ def compute(cli, p):
             raise plan.PlanError("ashift is fixed when a vdev is created: %s, not the declared %s. "
                                  "Only recreating those vdevs could change it."
                                  % ("; ".join(wrong), p["properties"]["ashift"]))
+    renames = {key(r["old"]): key(r["new"]) for r in p["replace"] or []}
     cmds += plan.layout_commands(name, current, desired, key, p["allow_vdev_removal"],
-                                 p["force_devices"])
+                                 p["force_devices"], renames)
     dev_cmds, devices_after = plan.device_commands(name, states, p, key, p["force_devices"])
     cmds += dev_cmds
     cmds += plan.property_commands(name, pool["properties"], p["properties"])

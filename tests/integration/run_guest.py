@@ -28,7 +28,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 REMOTE = "/root/helix-tests"
 
 
-def payload():
+def payload(suite, peers=False):
     buf = io.BytesIO()
     skip = ("__pycache__", ".pytest_cache")
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
@@ -42,7 +42,17 @@ def payload():
                      "ansible_collections/helix/zfs"):
             info = tarfile.TarInfo(init + "/__init__.py")
             tar.addfile(info, io.BytesIO(b""))
-        add(os.path.join(REPO, "tests", "integration", "guest"), "tests")
+        add(suite, "tests")
+        add(os.path.join(REPO, "tests", "integration", "guest", "harness.py"), "tests/harness.py")
+        if peers:  # community.general's zfs modules, from the `ansible` package, for benchmarks
+            import ansible_collections.community.general as cg
+            cgdir = os.path.dirname(cg.__file__)
+            for rel in ("plugins/module_utils", "plugins/modules/zpool.py", "plugins/modules/zfs.py"):
+                add(os.path.join(cgdir, rel), "ansible_collections/community/general/" + rel)
+            for init in ("ansible_collections/community", "ansible_collections/community/general",
+                         "ansible_collections/community/general/plugins",
+                         "ansible_collections/community/general/plugins/modules"):
+                tar.addfile(tarfile.TarInfo(init + "/__init__.py"), io.BytesIO(b""))
     return buf.getvalue()
 
 
@@ -50,6 +60,9 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--host", default="lab1")
     p.add_argument("--junit-dir")
+    p.add_argument("--suite", default=os.path.join(REPO, "tests", "integration", "guest"),
+                   help="directory of pytest files to ship as tests/ (default: the module tests)")
+    p.add_argument("--peers", action="store_true", help="also ship community.general's zfs modules")
     p.add_argument("pytest_args", nargs="*")
     a = p.parse_args()
     lab = ["bash", os.path.join(REPO, "lab", "helix-lab"), "ssh", a.host]
@@ -60,7 +73,7 @@ def main():
               "PYTHONPATH={r} PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -p no:cacheprovider "
               "-o console_output_style=classic -rfEs --junitxml={r}/junit.xml {args}"
               ).format(r=REMOTE, args=" ".join(args))
-    rc = subprocess.run(lab + [script], input=payload(), check=False).returncode
+    rc = subprocess.run(lab + [script], input=payload(a.suite, a.peers), check=False).returncode
     if a.junit_dir:
         os.makedirs(a.junit_dir, exist_ok=True)
         with open(os.path.join(a.junit_dir, "guest-%s.xml" % a.host), "wb") as f:

@@ -5,33 +5,17 @@ AnsiballZ would, and returns its result dict: real zfs/zpool processes run, noth
 mocked. ``sh`` runs a shell command on the host, so tests assert the state ZFS reports,
 not just the module's word.
 """
-import contextlib
-import importlib
-import io
-import json
 import os
 import subprocess
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
+from harness import run_module  # noqa: F401  (the tests import it from here)
 
 POOL_PREFIX = "ht"  # every pool a test makes starts with this; cleanup relies on it
 # The lab splits each host's disks: d1-d12 belong to these tests (wiped freely); the later
 # Ansible-level targets use d1-d16, site.yml and Molecule d17-d20 (see README, "The lab").
 TEST_DISKS = range(1, 13)
-
-
-def run_module(name, args, check=False, diff=False):
-    mod = importlib.import_module("ansible_collections.helix.zfs.plugins.modules." + name)
-    params = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    out = io.StringIO()
-    with patch_module_args(params), contextlib.redirect_stdout(out):
-        try:
-            mod.main()
-        except SystemExit:
-            pass
-    return json.loads(out.getvalue())
 
 
 def sh(cmd, check=True):

@@ -117,6 +117,21 @@ def test_replace_a_disk(disks):
     assert vdev_tree("htz")["data"] == [("mirror", [p1(d[0]), p1(d[2])])]
 
 
+def test_replace_with_a_hot_spare_keeps_the_declared_layout_unchanged(disks):
+    d = disks
+    layout = {"name": "htz", "vdevs": [{"type": "mirror", "disks": d[:2]}], "spare": [d[2]]}
+    run_module("zpool", layout)
+    args = {"name": "htz", "replace": [{"old": d[1], "new": d[2]}], "wait": True}
+    check, _ = converge("zpool", args, lambda: status("htz"))
+    assert check["commands"] == [["zpool", "replace", "htz", d[1], d[2]]]
+    doc = json.loads(sh("zpool status -j -P htz"))["pools"]["htz"]
+    assert next(iter(doc["spares"].values()))["state"] == "INUSE"
+    # While the spare stands in for d2, the declaration (and it plus the replace) is unchanged.
+    for a in (layout, dict(layout, **args)):
+        r = run_module("zpool", a)
+        assert (r.get("failed"), r["changed"], r["commands"]) == (None, False, []), r
+
+
 def test_attach_then_detach(disks):
     d = disks
     run_module("zpool", {"name": "htz", "vdevs": [{"disks": [d[0]]}]})
@@ -184,7 +199,7 @@ def test_scrub_and_wait(disks):
 
 @pytest.mark.parametrize("args,words", [
     ({"vdevs": [{"type": "raidz9", "disks": ["/dev/null"]}]}, ["type", "raidz9"]),
-    ({"vdevs": [{"type": "raidz2", "disks": "D0,D1,D2"}]}, ["raidz2 needs at least 4 disks"]),
+    ({"vdevs": [{"type": "raidz2", "disks": "D0,D1"}]}, ["raidz2 needs at least 3 disks"]),
     ({"vdevs": [{"type": "mirror", "disks": ["/dev/disk/by-id/virtio-helix-nosuch", "D0"]}]}, ["nosuch"]),
     ({"vdevs": [{"type": "mirror", "disks": "D0,D1"}]}, ["D1 is in pool htother"]),
 ], ids=["unknown-type", "raidz-too-few", "missing-device", "disk-in-another-pool"])
