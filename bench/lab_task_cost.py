@@ -73,21 +73,20 @@ def main():
                           check=True, capture_output=True, text=True).stdout
     import json
     lab1 = json.loads(info)[0]
-    no_cp = "-o ControlMaster=no -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
-    cp = ("-o ControlMaster=auto -o ControlPersist=600 -o ControlPath=%s/run/bench-cm-%%%%p "
-          "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null" % CACHE)
+    # ssh takes the first value it is given for an option, and Ansible puts its ssh_args
+    # (ControlMaster=auto by default) first: so the connection sharing is set there.
+    keys = {"ansible_ssh_common_args": "'-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'"}
+    no_cp = {"ANSIBLE_SSH_ARGS": "-o ControlMaster=no"}
+    cp = {"ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=600 "
+                              "-o ControlPath=%s/run/bench-cm-%%C" % CACHE}
+    interp = dict(keys, ansible_python_interpreter="/usr/bin/python3")
     configs = [
         ("baseline: no pipelining, no ControlPersist, interpreter discovery, facts gathered",
-         {"ansible_ssh_common_args": "'%s'" % no_cp}, {"ANSIBLE_PIPELINING": "False"}, "true"),
+         keys, dict(no_cp, ANSIBLE_PIPELINING="False"), "true"),
         ("+ explicit interpreter, no fact gathering",
-         {"ansible_ssh_common_args": "'%s'" % no_cp, "ansible_python_interpreter": "/usr/bin/python3"},
-         {"ANSIBLE_PIPELINING": "False"}, "false"),
-        ("+ ControlPersist",
-         {"ansible_ssh_common_args": "'%s'" % cp, "ansible_python_interpreter": "/usr/bin/python3"},
-         {"ANSIBLE_PIPELINING": "False"}, "false"),
-        ("+ pipelining (the project's settings)",
-         {"ansible_ssh_common_args": "'%s'" % cp, "ansible_python_interpreter": "/usr/bin/python3"},
-         {"ANSIBLE_PIPELINING": "True"}, "false"),
+         interp, dict(no_cp, ANSIBLE_PIPELINING="False"), "false"),
+        ("+ ControlPersist", interp, dict(cp, ANSIBLE_PIPELINING="False"), "false"),
+        ("+ pipelining (the project's settings)", interp, dict(cp, ANSIBLE_PIPELINING="True"), "false"),
     ]
     rows = []
     mitogen_note = ""
@@ -98,8 +97,8 @@ def main():
         try:
             strat = mitogen_strategy_dir()
             runs += [("+ Mitogen %s (strategy mitogen_linear)" % MITOGEN_VERSION,
-                      configs[-1][1], {"ANSIBLE_STRATEGY_PLUGINS": strat,
-                                       "ANSIBLE_STRATEGY": "mitogen_linear"}, "false", mod)
+                      configs[-1][1], dict(configs[-1][2], ANSIBLE_STRATEGY_PLUGINS=strat,
+                                           ANSIBLE_STRATEGY="mitogen_linear"), "false", mod)
                      for mod in ("command", "zpool_info")]
         except subprocess.CalledProcessError as e:
             mitogen_note = "Mitogen could not be installed: %s" % e

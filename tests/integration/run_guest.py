@@ -46,7 +46,7 @@ def payload(suite, peers=False):
         add(os.path.join(REPO, "tests", "integration", "guest", "harness.py"), "tests/harness.py")
         if peers:  # community.general's zfs modules, from the `ansible` package, for benchmarks
             import ansible_collections.community.general as cg
-            cgdir = os.path.dirname(cg.__file__)
+            cgdir = list(cg.__path__)[0]  # a namespace package: no __file__
             for rel in ("plugins/module_utils", "plugins/modules/zpool.py", "plugins/modules/zfs.py"):
                 add(os.path.join(cgdir, rel), "ansible_collections/community/general/" + rel)
             for init in ("ansible_collections/community", "ansible_collections/community/general",

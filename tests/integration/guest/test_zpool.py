@@ -176,6 +176,15 @@ def test_export_then_import(disks):
                                lambda: status("htz"))
     assert applied["pool"]["state"] == "ONLINE"
     assert vdev_tree("htz")["data"] == [("mirror", [p1(disks[0]), p1(disks[1])])]
+    # By GUID (for two exported pools of one name), under an alternate root.
+    guid = applied["pool"]["guid"]
+    run_module("zpool", {"name": "htz", "state": "exported"})
+    args = {"name": "htz", "state": "imported", "import_guid": guid, "altroot": "/mnt/htalt",
+            "import_dirs": ["/dev/disk/by-id"]}
+    check, _ = converge("zpool", args, lambda: status("htz"))
+    assert check["commands"] == [["zpool", "import", "-d", "/dev/disk/by-id", "-R", "/mnt/htalt", guid, "htz"]]
+    assert sh("zpool get -Hp -o value guid,altroot htz").split() == [guid, "/mnt/htalt"]
+    assert sh("zfs get -Hp -o value mountpoint htz").strip() == "/mnt/htalt/htz"
 
 
 def test_destroy_needs_force(disks):
@@ -190,11 +199,16 @@ def test_destroy_needs_force(disks):
     assert status("htz") == ""
 
 
-def test_scrub_and_wait(disks):
+def test_scrub_and_trim_and_wait(disks):
     run_module("zpool", {"name": "htz", "vdevs": [{"disks": [disks[0]]}]})
     r = run_module("zpool", {"name": "htz", "scrub": "start", "wait": True})
     assert r["changed"] and r["commands"] == [["zpool", "scrub", "htz"]]
     assert (r["pool"]["scan"]["function"], r["pool"]["scan"]["state"]) == ("scrub", "finished")
+    r = run_module("zpool", {"name": "htz", "trim": "start", "wait": True})
+    assert r["changed"] and r["commands"] == [["zpool", "trim", "htz"]]
+    trim = json.loads(sh("zpool status -j -t htz"))["pools"]["htz"]
+    leaf = next(iter(next(iter(trim["vdevs"].values()))["vdevs"].values()))
+    assert leaf.get("trim_state", "").upper() in ("COMPLETE", "FINISHED"), leaf
 
 
 @pytest.mark.parametrize("args,words", [
