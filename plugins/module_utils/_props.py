@@ -55,3 +55,17 @@ def normalize_value(prop, value):
         except ValueError:
             return text
     return text
+
+
+# Properties that are identifiers, not quantities: kept as strings when parsed.
+_STRING_PROPS = frozenset(("guid", "load_guid", "objsetid"))
+
+
+def parse_value(prop, value):
+    """A ``-Hp`` value as returned to users: integers as int, ``-`` as None, the rest as str."""
+    if value == "-":
+        return None
+    # User properties are free text: "007" stays "007".
+    if ":" not in prop and prop not in _STRING_PROPS and re.match(r"^-?\d+$", value):
+        return int(value)
+    return value

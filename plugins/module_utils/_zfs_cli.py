@@ -59,11 +59,7 @@ class ZfsCli:
         rc, out, err = self.module.run_command(cmd, data=data, environ_update=_C_LOCALE,
                                                check_rc=False, binary_data=data is not None)
         if rc not in ok_rcs:
-            lines = (err or out).strip().splitlines()
-            msg = "%s failed: %s" % (" ".join(argv[:2]), lines[-1] if lines else "rc=%s" % rc)
-            if "use '-f' to override" in err:
-                msg += " (force_devices: true passes -f)"
-            raise ZfsCommandError(msg, cmd=cmd, rc=rc, stdout=out, stderr=err)
+            raise ZfsCommandError(error_message(argv, rc, err or out), cmd=cmd, rc=rc, stdout=out, stderr=err)
         return rc, out, err
 
     def json(self, argv):
@@ -79,6 +75,20 @@ class ZfsCli:
         """Run a ``-H`` command and return its rows, each a list of tab-separated fields."""
         _rc, out, _err = self.run(argv)
         return [line.split("\t") for line in out.splitlines() if line]
+
+
+def error_message(argv, rc, text):
+    """The part of zfs/zpool's complaint worth a msg: the lines before any usage dump."""
+    lines = []
+    for line in text.strip().splitlines():
+        if line.strip().startswith("usage:"):
+            break
+        if line.strip():
+            lines.append(line.strip())
+    msg = "%s failed: %s" % (" ".join(argv[:2]), " ".join(lines)[:500] or "rc=%s" % rc)
+    if "use '-f' to override" in text:
+        msg += " (force_devices: true passes -f)"
+    return msg
 
 
 def run_module(module, body):

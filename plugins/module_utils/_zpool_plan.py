@@ -206,7 +206,9 @@ def layout_commands(name, current, desired, key, allow_vdev_removal, force, rena
     may name either while the replace is planned or running."""
     cmds = []
     renames = renames or {}
-    canon = lambda d: renames.get(key(d), key(d))  # noqa: E731
+
+    def canon(d):
+        return renames.get(key(d), key(d))
     add = ["zpool", "add"] + (["-f"] if force else []) + [name]
     for cls, kw in CLASSES:
         if desired[cls] is None:
@@ -341,4 +343,3 @@ def dry_run(cmd):
     if cmd[:2] in (["zpool", "create"], ["zpool", "add"]):
         return cmd[:2] + ["-n"] + cmd[2:]
     return None
-

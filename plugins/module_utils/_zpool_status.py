@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.helix.zfs.plugins.module_utils._props import parse_value
+
 # (our allocation class, the key zpool status -j uses); "data" is the root vdev's children.
 VDEV_GROUPS = (("data", None), ("special", "special"), ("dedup", "dedup"),
                ("log", "logs"), ("cache", "l2cache"), ("spare", "spares"))
@@ -17,8 +19,6 @@ _RAIDZ = re.compile(r"^raidz(\d)-\d+$")
 # OpenZFS 2.3.2 prints a dRAID top-level vdev without vdev_type, state or guid, so its
 # type and geometry come from its name: draid<parity>:<data>d:<children>c:<spares>s-<id>.
 _DRAID = re.compile(r"^draid(\d+):(\d+)d:(\d+)c:(\d+)s-\d+$")
-# Pool properties that are identifiers, not quantities: keep them as strings.
-_STRING_PROPS = frozenset(("guid", "load_guid"))
 
 
 def _int(v, default=0):
@@ -105,15 +105,6 @@ def parse_pool(p):
 def parse_status(doc):
     """``zpool status -j --json-int`` -> {pool name: pool}."""
     return {name: parse_pool(p) for name, p in (doc.get("pools") or {}).items()}
-
-
-def parse_value(prop, value):
-    """A ``-Hp`` value: integers as int, ``-`` as None, identifiers and the rest as str."""
-    if value == "-":
-        return None
-    if prop not in _STRING_PROPS and re.match(r"^-?\d+$", value):
-        return int(value)
-    return value
 
 
 def parse_pool_properties(rows):

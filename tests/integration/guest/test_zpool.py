@@ -17,6 +17,7 @@ def status(pool):
 def vdev_tree(pool):
     """{class: [(type, [leaf paths])]} straight from zpool status -j on the host."""
     doc = json.loads(sh("zpool status -j -P %s" % pool))["pools"][pool]
+
     def tops(group):
         out = []
         for v in group.values():
@@ -86,7 +87,7 @@ def test_draid_special_and_dedup(disks):
     d = disks
     args = {"name": "htz", "vdevs": [{"type": "draid1", "disks": d[:5], "data": 2, "spares": 1}],
             "special": [{"type": "mirror", "disks": d[5:7]}], "dedup": [{"type": "mirror", "disks": d[7:9]}]}
-    check, _ = converge("zpool", args, lambda: status("htz"))
+    check, _applied = converge("zpool", args, lambda: status("htz"))
     assert "draid1:2d:5c:1s" in check["commands"][0]
     t = vdev_tree("htz")
     assert [p for _t, p in t["data"]] == [[p1(x) for x in d[:5]]]
@@ -99,7 +100,7 @@ def test_add_a_vdev_and_refuse_to_drop_one(disks):
     base = {"name": "htz", "vdevs": [{"type": "mirror", "disks": d[:2]}]}
     assert run_module("zpool", base)["changed"]
     grown = {"name": "htz", "vdevs": [{"type": "mirror", "disks": d[:2]}, {"type": "mirror", "disks": d[2:4]}]}
-    check, _ = converge("zpool", grown, lambda: status("htz"))
+    check, _applied = converge("zpool", grown, lambda: status("htz"))
     assert check["commands"] == [["zpool", "add", "htz", "mirror", d[2], d[3]]]
     assert vdev_tree("htz")["data"] == [("mirror", [p1(d[0]), p1(d[1])]), ("mirror", [p1(d[2]), p1(d[3])])]
     before = status("htz")
@@ -112,7 +113,7 @@ def test_replace_a_disk(disks):
     d = disks
     run_module("zpool", {"name": "htz", "vdevs": [{"type": "mirror", "disks": d[:2]}]})
     args = {"name": "htz", "replace": [{"old": d[1], "new": d[2]}], "wait": True}
-    check, _ = converge("zpool", args, lambda: status("htz"))
+    check, _applied = converge("zpool", args, lambda: status("htz"))
     assert check["commands"] == [["zpool", "replace", "htz", d[1], d[2]]]
     assert vdev_tree("htz")["data"] == [("mirror", [p1(d[0]), p1(d[2])])]
 
@@ -122,7 +123,7 @@ def test_replace_with_a_hot_spare_keeps_the_declared_layout_unchanged(disks):
     layout = {"name": "htz", "vdevs": [{"type": "mirror", "disks": d[:2]}], "spare": [d[2]]}
     run_module("zpool", layout)
     args = {"name": "htz", "replace": [{"old": d[1], "new": d[2]}], "wait": True}
-    check, _ = converge("zpool", args, lambda: status("htz"))
+    check, _applied = converge("zpool", args, lambda: status("htz"))
     assert check["commands"] == [["zpool", "replace", "htz", d[1], d[2]]]
     doc = json.loads(sh("zpool status -j -P htz"))["pools"]["htz"]
     assert next(iter(doc["spares"].values()))["state"] == "INUSE"
@@ -154,7 +155,7 @@ def test_offline_then_online(disks):
 def test_pool_properties_change_and_normalize(disks):
     run_module("zpool", {"name": "htz", "vdevs": [{"disks": [disks[0]]}]})
     args = {"name": "htz", "properties": {"autoexpand": True, "comment": "rack 4"}}
-    check, _ = converge("zpool", args, lambda: sh("zpool get -Hp -o value autoexpand,comment htz"))
+    check, _applied = converge("zpool", args, lambda: sh("zpool get -Hp -o value autoexpand,comment htz"))
     assert check["commands"] == [["zpool", "set", "autoexpand=on", "htz"], ["zpool", "set", "comment=rack 4", "htz"]]
     assert sh("zpool get -Hp -o value autoexpand,comment htz").splitlines() == ["on", "rack 4"]
     # "on" and true are the same value; an active feature is enabled.
@@ -181,7 +182,7 @@ def test_export_then_import(disks):
     run_module("zpool", {"name": "htz", "state": "exported"})
     args = {"name": "htz", "state": "imported", "import_guid": guid, "altroot": "/mnt/htalt",
             "import_dirs": ["/dev/disk/by-id"]}
-    check, _ = converge("zpool", args, lambda: status("htz"))
+    check, _applied = converge("zpool", args, lambda: status("htz"))
     assert check["commands"] == [["zpool", "import", "-d", "/dev/disk/by-id", "-R", "/mnt/htalt", guid, "htz"]]
     assert sh("zpool get -Hp -o value guid,altroot htz").split() == [guid, "/mnt/htalt"]
     assert sh("zfs get -Hp -o value mountpoint htz").strip() == "/mnt/htalt/htz"

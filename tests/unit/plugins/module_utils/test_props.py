@@ -1,8 +1,10 @@
 """Size parsing and property-value normalization (_props), with property tests."""
+import re
+
 import pytest
 from hypothesis import given, strategies as st
 
-from ansible_collections.helix.zfs.plugins.module_utils._props import normalize_value, parse_size
+from ansible_collections.helix.zfs.plugins.module_utils._props import normalize_value, parse_size, parse_value
 
 UNITS = ["K", "M", "G", "T"]
 
@@ -71,3 +73,38 @@ def test_normalize_value_is_idempotent(prop, value):
     once = normalize_value(prop, value)
     assert isinstance(once, str)
     assert normalize_value(prop, once) == once
+
+
+# ---------------------------------------------------------------------------- parse_value
+
+@pytest.mark.parametrize("prop, text, value", [
+    ("quota", "1073741824", 1073741824), ("quota", "0", 0), ("used", "98304", 98304),
+    ("copies", "2", 2), ("userquota@bob", "1024", 1024), ("com.example:n", "-5", "-5"),
+    ("origin", "-", None), ("keystatus", "-", None), ("com.example:tag", "-", None),
+    ("compression", "on", "on"), ("mountpoint", "/tp/a", "/tp/a"), ("origin", "tp/a@s1", "tp/a@s1"),
+    ("compressratio", "1.00", "1.00"), ("quota", "1G", "1G"), ("com.example:tag", "", ""),
+    ("com.example:tag", "12 monkeys", "12 monkeys"), ("com.example:tag", "--", "--"),
+    ("guid", "12345678901234567890", "12345678901234567890"), ("load_guid", "42", "42"),
+    ("objsetid", "54", "54"), ("guid", "-", None),
+])
+def test_parse_value(prop, text, value):
+    parsed = parse_value(prop, text)
+    assert parsed == value
+    assert type(parsed) is type(value)
+
+
+@given(n=st.integers(min_value=-2**70, max_value=2**70))
+def test_parse_value_integers_are_exact_ints_but_identifiers_stay_text(n):
+    assert parse_value("used", str(n)) == n
+    assert parse_value("guid", str(n)) == str(n)
+
+
+@given(prop=PROPS, text=st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=20))
+def test_parse_value_only_integers_change(prop, text):
+    parsed = parse_value(prop, text)
+    if text == "-":
+        assert parsed is None
+    elif re.match(r"\A-?[0-9]+\Z", text):
+        assert parsed == int(text)
+    else:
+        assert parsed == text

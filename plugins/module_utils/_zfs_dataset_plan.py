@@ -1,0 +1,184 @@
+# Copyright (c) helix.zfs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""zfs_dataset's decision logic: (current datasets, declared datasets) -> [zfs commands].
+
+Pure functions, no I/O. A command is a dict: ``argv`` (what runs), and ``stdin_key`` naming
+the key the module pipes on stdin (never in argv); ``plan()`` also returns per-dataset
+before/after property views for diff mode.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.helix.zfs.plugins.module_utils._props import normalize_value
+
+# Set only by zfs create (or, for the key ones, zfs change-key): a later difference is an error.
+CREATE_ONLY = frozenset(("encryption", "keyformat", "pbkdf2iters", "casesensitivity",
+                         "normalization", "utf8only", "volblocksize"))
+# Never settable.
+READ_ONLY = frozenset((
+    "available", "clones", "compressratio", "createtxg", "creation", "defer_destroy",
+    "encryptionroot", "filesystem_count", "guid", "keystatus", "logicalreferenced",
+    "logicalused", "mounted", "objsetid", "origin", "receive_resume_token", "redact_snaps",
+    "refcompressratio", "referenced", "snapshot_count", "snapshots_changed", "type", "used",
+    "usedbychildren", "usedbydataset", "usedbyrefreservation", "usedbysnapshots", "userrefs",
+    "written",
+))
+# Value aliases on OpenZFS 2.3 (what "on" means), compared as the value they stand for.
+ON_MEANS = {"compression": "lz4", "encryption": "aes-256-gcm", "checksum": "fletcher4",
+            "dedup": "sha256"}
+# Properties the module itself reads for every dataset, beside the declared ones.
+ALWAYS_READ = ("type", "encryption", "keystatus", "keyformat", "origin", "encryptionroot",
+               "mounted", "canmount", "mountpoint")
+
+
+class PlanError(Exception):
+    """The declared state can't be reached safely; the message says exactly why."""
+
+
+def same(prop, current, wanted):
+    """Are two values of ``prop`` the same setting?"""
+    a, b = normalize_value(prop, current), normalize_value(prop, wanted)
+    if prop in ON_MEANS:
+        a, b = (ON_MEANS[prop] if v == "on" else v for v in (a, b))
+    if prop in ("mountpoint", "keylocation") and a and b:
+        a, b = a.rstrip("/") or "/", b.rstrip("/") or "/"
+    return a == b
+
+
+def check_names(props):
+    bad = sorted(p for p in props if p in READ_ONLY)
+    if bad:
+        raise PlanError("read-only properties can't be set: %s" % ", ".join(bad))
+
+
+def property_changes(name, current, props, inherit, localize):
+    """(zfs set assignments, zfs inherit props) taking one existing dataset to ``props``."""
+    both = sorted(p for p in inherit if p in props and props[p] != "inherit")
+    if both:
+        raise PlanError("%s: %s both given a value and listed in inherit" % (name, ", ".join(both)))
+    sets, resets, wrong = [], [], []
+    for prop, want in sorted(props.items()):
+        have = current.get(prop)
+        if want == "inherit":
+            if have and have["source"] in ("local", "received"):
+                resets.append(prop)
+            continue
+        if have is not None and same(prop, have["value"], want):
+            if localize and have["source"] not in ("local",) and prop not in CREATE_ONLY:
+                sets.append("%s=%s" % (prop, want))
+            continue
+        if prop in CREATE_ONLY:
+            wrong.append("%s is %s, declared %s" % (prop, have["value"] if have else "unset", want))
+            continue
+        sets.append("%s=%s" % (prop, want))
+    for prop in inherit:
+        have = current.get(prop)
+        if have and have["source"] in ("local", "received"):
+            resets.append(prop)
+    if wrong:
+        raise PlanError("%s: %s; these are fixed when the dataset is created (keyformat and "
+                        "pbkdf2iters change with new_key)" % (name, "; ".join(wrong)))
+    return sets, sorted(set(resets))
+
+
+def create_argv(d):
+    """zfs create / zfs clone for a declared dataset ``d``."""
+    opts = []
+    clone = bool(d.get("origin"))
+    for prop, value in sorted(d["properties"].items()):
+        # zfs create takes a volume's size as -V; a clone takes it as a property
+        if value != "inherit" and (prop != "volsize" or clone):
+            opts += ["-o", "%s=%s" % (prop, value)]
+    if d.get("key") is not None and "keylocation" not in d["properties"]:
+        opts += ["-o", "keylocation=prompt"]
+    if clone:
+        return ["zfs", "clone", "-p"] + opts + [d["origin"], d["name"]]
+    argv = ["zfs", "create", "-p"]
+    if d["type"] == "volume":
+        argv += (["-s"] if d.get("sparse") else []) + ["-V", str(d["properties"]["volsize"])]
+    return argv + opts + [d["name"]]
+
+
+def view(current, props):
+    """The declared properties as they stand, for diff mode; where a value is not set locally
+    it says so, so a change of source alone (localize, inherit) shows in the diff."""
+    out = {}
+    for p in sorted(props):
+        have = current.get(p)
+        if have is None:
+            out[p] = None
+        elif have["source"] == "local":
+            out[p] = have["value"]
+        else:
+            out[p] = "%s (%s%s)" % (have["value"], have["source"],
+                                    " from " + have["from"] if have.get("from") else "")
+    return out
+
+
+def plan_one(d, current, exists, renamed_from_exists):
+    """Commands for one declared dataset. ``current`` is its properties (or its old name's)."""
+    cmds, before, after = [], None, None
+    name = d["name"]
+    if d["state"] == "absent":
+        if exists:
+            flags = ["-r"] if d.get("recursive") else []
+            flags = ["-R"] if d.get("destroy_dependents") else flags
+            cmds.append({"argv": ["zfs", "destroy"] + flags + [name], "dry_run": True})
+            before, after = {"state": "present"}, {"state": "absent"}
+        return cmds, before, after
+    if not exists and d.get("rename_from") and renamed_from_exists:
+        cmds.append({"argv": ["zfs", "rename", "-p", d["rename_from"], name]})
+        exists = True
+        before = {"name": d["rename_from"]}
+        after = {"name": name}
+    if not exists:
+        if d.get("key") is not None and d["properties"].get("keylocation", "prompt") != "prompt":
+            raise PlanError("%s: a key given in key is piped to zfs, so keylocation must be prompt"
+                            % name)
+        if d["type"] == "volume" and "volsize" not in d["properties"] and not d.get("origin"):
+            raise PlanError("%s: a volume needs volsize" % name)
+        cmds.append({"argv": create_argv(d), "stdin_key": "key" if d.get("key") is not None else None})
+        return cmds, {"state": "absent"}, {"state": "present", "properties": dict(d["properties"])}
+    kind = (current.get("type") or {}).get("value")
+    if kind and kind != d["type"]:
+        raise PlanError("%s is a %s, declared a %s" % (name, kind, d["type"]))
+    sets, resets = property_changes(name, current, d["properties"], d["inherit"], d["localize"])
+    if sets:
+        cmds.append({"argv": ["zfs", "set"] + sets + [name]})
+    for prop in resets:
+        cmds.append({"argv": ["zfs", "inherit", prop, name]})
+
+    def value(prop):
+        return (current.get(prop) or {}).get("value")
+    keystatus, origin = value("keystatus"), value("origin")
+    # Keys belong to the encryption root: load and unload there.
+    root = value("encryptionroot") or name
+    new_keystatus = keystatus
+    if d.get("key_loaded") is True and keystatus == "unavailable":
+        if d.get("key") is None:
+            raise PlanError("%s: loading its key needs key" % name)
+        cmds.append({"argv": ["zfs", "load-key", root], "stdin_key": "key"})
+        new_keystatus = "available"
+        if value("canmount") == "on" and value("mountpoint") not in ("none", "legacy", None):
+            cmds.append({"argv": ["zfs", "mount", name]})
+    if d.get("key_loaded") is False and keystatus == "available":
+        if value("mounted") == "yes":  # zfs refuses to unload a mounted dataset's key
+            cmds.append({"argv": ["zfs", "unmount", name]})
+        cmds.append({"argv": ["zfs", "unload-key", root]})
+        new_keystatus = "unavailable"
+    if d.get("change_key"):  # the module found that new_key does not open it yet
+        cmds.append({"argv": ["zfs", "change-key", "-o", "keylocation=prompt", name], "stdin_key": "new_key"})
+    if d.get("promote") and origin not in (None, "-"):
+        cmds.append({"argv": ["zfs", "promote", name]})
+    if cmds and before is None:
+        shown = sorted(set(d["properties"]) | set(d["inherit"]))
+        before = {"properties": view(current, shown), "keystatus": keystatus, "origin": origin,
+                  "key": "current"}
+        props_after = dict(before["properties"])
+        props_after.update({p: v for p, v in d["properties"].items() if v != "inherit"})
+        props_after.update({p: "(inherited)" for p in resets})
+        after = {"properties": props_after, "keystatus": new_keystatus,
+                 "origin": None if d.get("promote") else origin,
+                 "key": "new" if d.get("change_key") else "current"}
+    return cmds, before, after

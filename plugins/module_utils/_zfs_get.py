@@ -1,0 +1,65 @@
+# Copyright (c) helix.zfs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Reading datasets: one ``zfs get -Hp`` for every named dataset and property, sources kept.
+
+``zfs get -j`` prints nothing at all when one named dataset is missing (OpenZFS 2.3.2), so
+this reads ``-Hp`` rows, which still come for the datasets that exist, and takes the missing
+names from stderr.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.helix.zfs.plugins.module_utils._props import parse_value
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCommandError
+
+_MISSING = re.compile(r"^cannot open '([^']+)': dataset does not exist$")
+
+
+def parse_source(source):
+    """``local``, ``default``, ``inherited from tank/a``, ``received``, ``temporary``, ``-``
+    -> (kind, the dataset inherited from or None)."""
+    if source.startswith("inherited from "):
+        return "inherited", source[len("inherited from "):]
+    return {"-": "none"}.get(source, source), None
+
+
+def parse_rows(text):
+    """``zfs get -Hp -o name,property,value,source`` -> {name: {prop: {value, source, from}}}.
+    A user property that is not set (value and source ``-``) is left out."""
+    out = {}
+    for line in text.splitlines():
+        if not line:
+            continue
+        # Names, properties and sources hold no tab; a user property's value may.
+        name, prop, rest = line.split("\t", 2)
+        value, source = rest.rsplit("\t", 1)
+        entry = out.setdefault(name, {})
+        if ":" in prop and value == "-" and source == "-":
+            continue
+        kind, origin = parse_source(source)
+        entry[prop] = {"value": parse_value(prop, value), "source": kind, "from": origin}
+    return out
+
+
+def read(cli, names, props, types="filesystem,volume", recursive=False, depth=None):
+    """Returns ({name: {prop: {value, source, from}}}, [missing names]), in one process."""
+    argv = ["zfs", "get", "-Hp", "-o", "name,property,value,source"]
+    if depth is not None:
+        argv += ["-d", str(depth)]
+    elif recursive:
+        argv.append("-r")
+    argv += ["-t", types, ",".join(props)] + list(names)
+    _rc, out, err = cli.run(argv, ok_rcs=(0, 1))
+    missing = []
+    for line in err.splitlines():
+        m = _MISSING.match(line.strip())
+        if m:
+            missing.append(m.group(1))
+        elif line.strip():
+            raise ZfsCommandError("zfs get failed: %s" % line.strip(), cmd=argv, rc=_rc, stdout=out, stderr=err)
+    if _rc != 0 and not missing:
+        raise ZfsCommandError("zfs get failed: rc=%s" % _rc, cmd=argv, rc=_rc, stdout=out, stderr=err)
+    return parse_rows(out), missing

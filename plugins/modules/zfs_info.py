@@ -1,0 +1,117 @@
+#!/usr/bin/python
+# Copyright (c) helix.zfs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: zfs_info
+short_description: Read ZFS datasets, snapshots and bookmarks with their properties and sources
+version_added: 0.1.0
+description:
+  - Returns the named datasets (or all of them), optionally their descendants, snapshots and
+    bookmarks, each with the chosen properties and where each value comes from.
+  - One C(zfs get -Hp) process whatever the number of datasets and properties.
+extends_documentation_fragment:
+  - helix.zfs.attributes
+  - helix.zfs.attributes.INFO_MODULE
+options:
+  name:
+    description: Datasets to read. Omit to read every dataset. Missing ones are listed in RV(missing).
+    type: list
+    elements: str
+    aliases: [datasets]
+  type:
+    description: Kinds to return.
+    type: list
+    elements: str
+    choices: [filesystem, volume, snapshot, bookmark, all]
+    default: [filesystem, volume]
+  recursive:
+    description: Also read the descendants of O(name) (C(-r)).
+    type: bool
+    default: false
+  depth:
+    description: Read descendants down to this depth only (C(-d)); implies O(recursive).
+    type: int
+  properties:
+    description: Properties to return; V(all) returns every one.
+    type: list
+    elements: str
+    default: [type, used, available, referenced, mountpoint, quota, compression, encryption, keystatus, origin, createtxg, guid]
+author:
+  - helix.zfs developers (!UNKNOWN)
+seealso:
+  - module: helix.zfs.zfs_dataset
+"""
+
+EXAMPLES = r"""
+- name: A tenant's datasets and snapshots, with where each property comes from
+  helix.zfs.zfs_info:
+    name: tank
+    recursive: true
+    type: [filesystem, snapshot]
+    properties: [used, quota, compression, creation]
+  register: tank_datasets
+
+- name: Show the datasets whose compression is set locally
+  ansible.builtin.debug:
+    msg: "{{ tank_datasets.datasets | selectattr('properties.compression.source', 'eq', 'local')
+             | map(attribute='name') | list }}"
+"""
+
+RETURN = r"""
+datasets:
+  description:
+    - The datasets, snapshots and bookmarks read, in the order zfs lists them.
+    - Each C(properties) entry has C(value) (an integer where ZFS gives a number, V(null) for C(-)),
+      C(source) (V(local), V(default), V(inherited), V(received), V(temporary) or V(none)) and
+      C(from) (the dataset the value is inherited from).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: tank/a
+      properties:
+        quota: {value: 10737418240, source: local, from: null}
+        compression: {value: lz4, source: inherited, from: tank}
+missing:
+  description: Names in O(name) that do not exist.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.helix.zfs.plugins.module_utils import _zfs_get
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import run_module
+
+
+def read(cli, p):
+    types = "all" if "all" in p["type"] else ",".join(p["type"])
+    found, missing = _zfs_get.read(cli, p["name"] or [], p["properties"], types=types,
+                                   recursive=p["recursive"], depth=p["depth"])
+    return {"changed": False, "missing": missing,
+            "datasets": [{"name": n, "properties": props} for n, props in found.items()]}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="list", elements="str", aliases=["datasets"]),
+            type=dict(type="list", elements="str", default=["filesystem", "volume"],
+                      choices=["filesystem", "volume", "snapshot", "bookmark", "all"]),
+            recursive=dict(type="bool", default=False),
+            depth=dict(type="int"),
+            properties=dict(type="list", elements="str", default=[
+                "type", "used", "available", "referenced", "mountpoint", "quota", "compression",
+                "encryption", "keystatus", "origin", "createtxg", "guid"]),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, lambda cli: read(cli, module.params))
+
+
+if __name__ == "__main__":
+    main()

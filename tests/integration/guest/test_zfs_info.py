@@ -1,0 +1,22 @@
+"""helix.zfs.zfs_info against real datasets, snapshots and bookmarks."""
+from conftest import run_module, sh
+
+
+def test_datasets_snapshots_bookmarks_with_sources(disks):
+    sh("zpool create -f -O compression=zstd htinfo %s" % disks[0])
+    sh("zfs create -o quota=1G htinfo/a && zfs create htinfo/a/b && zfs snapshot htinfo/a@s1 "
+       "&& zfs bookmark htinfo/a@s1 htinfo/a#b1")
+    args = {"name": ["htinfo/a", "htinfo/nosuch"], "recursive": True, "type": ["all"],
+            "properties": ["quota", "compression", "type", "used"]}
+    for check in (False, True):
+        r = run_module("zfs_info", args, check=check)
+        assert r["changed"] is False and r["missing"] == ["htinfo/nosuch"]
+        by = {d["name"]: d["properties"] for d in r["datasets"]}
+        assert set(by) == {"htinfo/a", "htinfo/a/b", "htinfo/a@s1", "htinfo/a#b1"}
+        assert by["htinfo/a"]["quota"] == {"value": 1073741824, "source": "local", "from": None}
+        assert by["htinfo/a/b"]["compression"] == {"value": "zstd", "source": "inherited", "from": "htinfo"}
+        assert by["htinfo/a@s1"]["type"]["value"] == "snapshot"
+        assert by["htinfo/a#b1"]["type"]["value"] == "bookmark"
+        assert isinstance(by["htinfo/a"]["used"]["value"], int)
+    only = run_module("zfs_info", {"name": ["htinfo"], "depth": 1, "properties": ["type"]})
+    assert [d["name"] for d in only["datasets"]] == ["htinfo", "htinfo/a"]
