@@ -6,15 +6,13 @@ import json
 import os
 import statistics
 import subprocess
-import time
 
 import pytest
 
+import counting
 from harness import run_module
 
 DISKS = ["/dev/disk/by-id/virtio-helix-d%d" % i for i in range(1, 7)]
-LOG = "/tmp/helix-bench-exec.log"
-WRAPPERS = "/tmp/helix-bench-bin"
 RUNS = int(os.environ.get("HELIX_BENCH_RUNS", "5"))
 
 
@@ -29,26 +27,12 @@ def make_pool(disks):
 
 
 def setup_module():
-    os.makedirs(WRAPPERS, exist_ok=True)
-    for tool in ("zpool", "zfs"):
-        with open(os.path.join(WRAPPERS, tool), "w") as f:
-            f.write('#!/bin/sh\necho "%s $*" >> %s\nexec /usr/sbin/%s "$@"\n' % (tool, LOG, tool))
-        os.chmod(os.path.join(WRAPPERS, tool), 0o755)
-    os.environ["PATH"] = WRAPPERS + ":" + os.environ["PATH"]
+    counting.install()
 
 
 def teardown_module():
     sh("zpool destroy -f benchpool")
 
-
-def counted(fn):
-    open(LOG, "w").close()
-    t0 = time.monotonic()
-    result = fn()
-    dt = time.monotonic() - t0
-    with open(LOG) as f:
-        procs = [line.split()[:2] for line in f]
-    return result, dt, procs
 
 
 @pytest.mark.parametrize("style", ["by-id", "kernel"])
@@ -67,7 +51,7 @@ def test_noop_on_existing_three_vdev_pool(style):
         for name, call in (("helix.zfs.zpool", lambda: run_module("zpool", helix)),
                            ("community.general.zpool",
                             lambda: run_module("zpool", peer, collection="community.general"))):
-            r, dt, procs = counted(call)
+            r, dt, procs = counting.counted(call)
             runs[name].append({"seconds": dt, "procs": procs, "changed": r.get("changed"),
                                "failed": bool(r.get("failed")), "msg": r.get("msg", "")[:300]})
     out = {}

@@ -182,3 +182,26 @@ def plan_one(d, current, exists, renamed_from_exists):
                  "origin": None if d.get("promote") else origin,
                  "key": "new" if d.get("change_key") else "current"}
     return cmds, before, after
+
+
+def batch(cmds):
+    """Merge ``zfs set`` (and ``zfs inherit``) commands that make the same change to different
+    datasets into one process: zfs takes many datasets per call. The merged command stands
+    where the last of them stood, so every dataset it names exists by then."""
+    groups = {}
+    for i, c in enumerate(cmds):
+        a = c["argv"]
+        if a[:2] in (["zfs", "set"], ["zfs", "inherit"]) and not c.get("stdin_key"):
+            n = len(a) - 1 if a[1] == "set" else 3  # where the dataset names start
+            groups.setdefault(tuple(a[:n]), []).append(i)
+    last = {idx[-1]: key for key, idx in groups.items()}
+    merged = set(i for idx in groups.values() for i in idx)
+    out = []
+    for i, c in enumerate(cmds):
+        if i not in merged:
+            out.append(c)
+        elif i in last:
+            key = last[i]
+            names = [cmds[j]["argv"][len(key):] for j in groups[key]]
+            out.append(dict(c, argv=list(key) + [n for ns in names for n in ns]))
+    return out

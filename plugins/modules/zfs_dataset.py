@@ -297,6 +297,7 @@ def run(module, cli):
             cmds += c
             if before is not None or c:
                 diffs[d["name"]] = {"before": before, "after": after}
+        cmds = plan.batch(cmds)
         destroyed = []
         for cmd in cmds:
             if cmd.get("dry_run"):

@@ -52,6 +52,20 @@ def converge(module, args, host_state):
     return check, applied
 
 
+@pytest.fixture
+def zfs_calls(monkeypatch):
+    """The [tool, subcommand] of every zfs/zpool command modules run during a test."""
+    import ansible_collections.helix.zfs.plugins.module_utils._zfs_cli as cli
+    seen = []
+    orig = cli.ZfsCli.run
+
+    def spy(self, argv, **kw):
+        seen.append(argv[:2])
+        return orig(self, argv, **kw)
+    monkeypatch.setattr(cli.ZfsCli, "run", spy)
+    return seen
+
+
 def _test_pools():
     out = sh("zpool list -H -o name", check=False)
     return [p for p in out.split() if p.startswith(POOL_PREFIX)]

@@ -158,22 +158,18 @@ def test_destroy_with_and_without_dependants(pool):
     assert set(check["destroyed"]) >= {"htd/x", "htd/x@s", "htd/y"}
 
 
-def test_many_datasets_one_read(pool):
-    import ansible_collections.helix.zfs.plugins.module_utils._zfs_cli as cli
+def test_many_datasets_one_read_and_batched_changes(pool, zfs_calls):
     items = [{"name": "htd/m/%03d" % i, "properties": {"quota": "1G", "com.example:i": str(i)}} for i in range(60)]
     converge("zfs_dataset", {"datasets": items}, lambda: sh("zfs list -H -o name -r htd | wc -l"))
-    seen = []
-    orig = cli.ZfsCli.run
-
-    def spy(self, argv, **kw):
-        seen.append(argv[:2])
-        return orig(self, argv, **kw)
-    cli.ZfsCli.run = spy
-    try:
-        r = run_module("zfs_dataset", {"datasets": items})
-    finally:
-        cli.ZfsCli.run = orig
-    assert (r["changed"], seen) == (False, [["zfs", "get"]])
+    del zfs_calls[:]
+    r = run_module("zfs_dataset", {"datasets": items})
+    assert (r["changed"], zfs_calls) == (False, [["zfs", "get"]])
+    # One new quota for all 60: one zfs set, then one read back.
+    del zfs_calls[:]
+    r = run_module("zfs_dataset", {"datasets": [dict(i, properties=dict(i["properties"], quota="2G")) for i in items]})
+    assert r["commands"] == [["zfs", "set", "quota=2G"] + [i["name"] for i in items]]
+    assert zfs_calls == [["zfs", "get"], ["zfs", "set"], ["zfs", "get"]]
+    assert sh("zfs get -Hp -o value quota -r htd/m | sort -u").split() == ["0", str(2 * 2**30)]
 
 
 @pytest.mark.parametrize("args,words", [

@@ -512,3 +512,20 @@ def test_property_changes_do_not_depend_on_order(props, values, sources, inherit
         assert [s.split("=", 1)[0] for s in sets] == sorted(s.split("=", 1)[0] for s in sets)
         assert resets == sorted(set(resets))
         assert not set(s.split("=", 1)[0] for s in sets) & set(resets) - set(inherit)
+
+
+def test_batch_merges_identical_changes_into_one_process():
+    cmds = [{"argv": ["zfs", "set", "quota=1G", "sync=always", "tp/a"]},
+            {"argv": ["zfs", "create", "-p", "tp/new"]},
+            {"argv": ["zfs", "set", "quota=1G", "sync=always", "tp/b"]},
+            {"argv": ["zfs", "set", "quota=2G", "tp/c"]},
+            {"argv": ["zfs", "inherit", "sync", "tp/d"]},
+            {"argv": ["zfs", "inherit", "sync", "tp/e"]},
+            {"argv": ["zfs", "load-key", "tp/s"], "stdin_key": "key"}]
+    assert [c["argv"] for c in plan.batch(cmds)] == [
+        ["zfs", "create", "-p", "tp/new"],
+        ["zfs", "set", "quota=1G", "sync=always", "tp/a", "tp/b"],
+        ["zfs", "set", "quota=2G", "tp/c"],
+        ["zfs", "inherit", "sync", "tp/d", "tp/e"],
+        ["zfs", "load-key", "tp/s"]]
+    assert plan.batch([]) == []
