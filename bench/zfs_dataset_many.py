@@ -45,10 +45,10 @@ def main():
             json.dump([{"hosts": "lab1", "gather_facts": False, "tasks": [
                 {"name": "converge", "helix.zfs.zfs_dataset": {"datasets": items}, "register": "r"},
                 {"ansible.builtin.assert": {"that": ["r is not changed"]}}]}], f)
-        helix_t, _ = timed(["ansible-playbook", "-i", inv, pb])
-        floor_t, _ = timed(["ansible", "-i", inv, "lab1", "-m", "ansible.builtin.command", "-a",
+        helix_t = timed(["ansible-playbook", "-i", inv, pb])[0]
+        floor_t = timed(["ansible", "-i", inv, "lab1", "-m", "ansible.builtin.command", "-a",
                             "zfs get -Hp -o name,property,value,source "
-                            "quota,compression,atime,recordsize,com.example:tenant " + " ".join(names)])
+                            "quota,compression,atime,recordsize,com.example:tenant " + " ".join(names)])[0]
     subprocess.run(["bash", os.path.join(REPO, "lab", "helix-lab"), "ssh", "lab1", "zpool destroy -f benchds"],
                    check=False)
     pn = g["peer_n"]
@@ -62,7 +62,8 @@ def main():
                 "helix.zfs converges all %d datasets in one call. community.general.zfs is called once per "
                 "dataset, as a loop would, on %d datasets; its per-dataset cost is measured and scaled "
                 "linearly to %d (an estimate: each of its calls is independent of the others).\n\n" % (N, pn, N))
-        f.write("| run | helix.zfs (%d datasets) | processes | community.general.zfs (%d datasets, measured) | processes | peer scaled to %d (estimate) | ratio |\n" % (N, pn, N))
+        f.write("| run | helix.zfs (%d datasets) | processes | community.general.zfs (%d datasets, measured) "
+                "| processes | peer scaled to %d (estimate) | ratio |\n" % (N, pn, N))
         f.write("|---|---|---|---|---|---|---|\n")
         for k in ("create", "noop"):
             h, p = g["helix_" + k], g["peer_" + k]

@@ -26,7 +26,6 @@ def setup_module():
     counting.install()
 
 
-
 def helix_items(n, quota="1G"):
     return [{"name": "benchds/h/%04d" % i,
              "properties": dict(PROPS, quota=quota, **{"com.example:tenant": "t%04d" % i})} for i in range(n)]

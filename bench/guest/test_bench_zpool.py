@@ -34,7 +34,6 @@ def teardown_module():
     sh("zpool destroy -f benchpool")
 
 
-
 @pytest.mark.parametrize("style", ["by-id", "kernel"])
 def test_noop_on_existing_three_vdev_pool(style):
     """by-id: the pool built and declared with /dev/disk/by-id paths (what production uses);
