@@ -46,9 +46,9 @@ def main():
                 {"name": "converge", "helix.zfs.zfs_dataset": {"datasets": items}, "register": "r"},
                 {"ansible.builtin.assert": {"that": ["r is not changed"]}}]}], f)
         helix_t = timed(["ansible-playbook", "-i", inv, pb])[0]
-        floor_t = timed(["ansible", "-i", inv, "lab1", "-m", "ansible.builtin.command", "-a",
-                            "zfs get -Hp -o name,property,value,source "
-                            "quota,compression,atime,recordsize,com.example:tenant " + " ".join(names)])[0]
+        get = ("zfs get -Hp -o name,property,value,source "
+               "quota,compression,atime,recordsize,com.example:tenant " + " ".join(names))
+        floor_t = timed(["ansible", "-i", inv, "lab1", "-m", "ansible.builtin.command", "-a", get])[0]
     subprocess.run(["bash", os.path.join(REPO, "lab", "helix-lab"), "ssh", "lab1", "zpool destroy -f benchds"],
                    check=False)
     pn = g["peer_n"]
