@@ -15,7 +15,8 @@ ansible-playbook -i "$repo/inventories/lab" "$repo/tests/integration/targets.yml
 key=$(python3 -c 'print("7e57" * 16)')
 rc=0
 ansible-playbook -vvv -i "$repo/inventories/lab" "$repo/tests/integration/key_leak.yml" >"$out/key_leak.log" 2>&1 || rc=$?
-node_hits=$(bash "$repo/lab/helix-lab" ssh lab1 "zpool destroy -f htleak; grep -rlsa $key /tmp /var /root /run /etc | grep -v ^/root/helix-tests/ || true")
+node_hits=$(bash "$repo/lab/helix-lab" ssh lab1 "zpool destroy -f htleak; grep -rlsa $key /tmp /var /root /run /etc | grep -v ^/root/helix-tests/;
+  journalctl --no-pager 2>/dev/null | grep -c $key | grep -v '^0$'; true")
 if [ "$rc" != 0 ] || grep -q "$key" "$out/key_leak.log" || [ -n "$node_hits" ]; then
   echo "key leak check failed (rc=$rc, node files: ${node_hits:-none}); see $out/key_leak.log" >&2
   grep -c "$key" "$out/key_leak.log" >&2 || true

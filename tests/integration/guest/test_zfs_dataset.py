@@ -188,3 +188,29 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(pool, args, words):
         r = run_module("zfs_dataset", args, check=check_mode)
         assert r.get("failed") and words in r["msg"], r
     assert state()() == before
+
+
+@pytest.mark.parametrize("keyformat,key,extra", [
+    ("raw", "0f1e" * 16, {}),  # 32 bytes, given hex-encoded
+    ("passphrase", "correct horse battery staple", {"pbkdf2iters": "100000"}),
+], ids=["raw", "passphrase"])
+def test_encryption_key_formats(pool, keyformat, key, extra):
+    props = dict({"encryption": "aes-256-gcm", "keyformat": keyformat}, **extra)
+    args = {"name": "htd/k", "properties": props, "key": key}
+    converge("zfs_dataset", args, state())
+    assert get("htd/k", ["keyformat", "keystatus", "mounted"]) == {
+        "keyformat": (keyformat, "-"), "keystatus": ("available", "-"), "mounted": ("yes", "-")}
+    converge("zfs_dataset", {"name": "htd/k", "key_loaded": False}, state())
+    converge("zfs_dataset", {"name": "htd/k", "key_loaded": True, "key": key}, state())
+    assert get("htd/k", ["keystatus"])["keystatus"][0] == "available"
+
+
+def test_keylocation_file_is_zfs_reading_the_users_file(pool, tmp_path):
+    keyfile = tmp_path / "k.hex"
+    keyfile.write_text("9d8c" * 16)
+    args = {"name": "htd/f", "properties": {"encryption": "on", "keyformat": "hex",
+                                            "keylocation": "file://%s" % keyfile}}
+    check, _applied = converge("zfs_dataset", args, state())
+    assert "-o" in check["commands"][0] and "keylocation=file://%s" % keyfile in check["commands"][0]
+    assert get("htd/f", ["keylocation", "keystatus"]) == {
+        "keylocation": ("file://%s" % keyfile, "local"), "keystatus": ("available", "-")}
