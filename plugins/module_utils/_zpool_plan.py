@@ -109,6 +109,8 @@ def current_layout(pool, key):
     for cls, _kw in CLASSES:
         out[cls] = []
         for v in pool["vdevs"][cls]:
+            if v.get("type") in ("indirect", "hole"):
+                continue  # what a removed vdev leaves behind: no disks, nothing to declare
             sl = slots(v, key)
             if v["type"] not in ("mirror", "raidz", "draid"):  # a single-disk top-level vdev
                 sl = [set().union(*sl)] if sl else []

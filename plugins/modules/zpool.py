@@ -182,7 +182,10 @@ options:
     type: str
     choices: [start]
   wait:
-    description: Wait for the scrub, trim or resilver this task started to finish (C(zpool wait)).
+    description:
+      - Wait for the scrub, trim, resilver or vdev removal this task started to finish
+        (C(zpool wait)). Removing a data vdev evacuates it in the background; wait for it before
+        declaring the next change.
     type: bool
     default: false
   import_dirs:
@@ -402,6 +405,8 @@ def wait_for(cli, name, cmds):
             activities.add("trim")
         elif c[1] in ("replace", "attach", "online"):
             activities.add("resilver")
+        elif c[1] == "remove":
+            activities.add("remove")  # a data vdev's removal evacuates it in the background
     if activities:
         cli.run(["zpool", "wait", "-t", ",".join(sorted(activities)), name])
 

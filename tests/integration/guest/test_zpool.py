@@ -107,6 +107,11 @@ def test_add_a_vdev_and_refuse_to_drop_one(disks):
     r = run_module("zpool", base)
     assert r["failed"] and "allow_vdev_removal" in r["msg"] and "mirror-1" in r["msg"]
     assert status("htz") == before
+    # With the option, the vdev's data is evacuated and it goes.
+    check, _applied = converge("zpool", dict(base, allow_vdev_removal=True, wait=True), lambda: status("htz"))
+    assert check["commands"] == [["zpool", "remove", "htz", "mirror-1"]]
+    assert vdev_tree("htz")["data"][0] == ("mirror", [p1(d[0]), p1(d[1])])
+    assert [t for t, _p in vdev_tree("htz")["data"]] in (["mirror"], ["mirror", None], ["mirror", "indirect"])
 
 
 def test_replace_a_disk(disks):
