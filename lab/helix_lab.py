@@ -189,8 +189,7 @@ def write_inventory(n, key):
               "        ansible_ssh_pipelining: true",
               "        ansible_ssh_common_args: >-",
               "          -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
-              "          -o ControlMaster=auto -o ControlPersist=600 -o ControlPath=%s" % cp,
-              "        helix_lab_disks: %d" % DISKS]
+              "          -o ControlMaster=auto -o ControlPersist=600 -o ControlPath=%s" % cp]
     with open(INVENTORY, "w") as f:
         f.write("\n".join(lines) + "\n")
 

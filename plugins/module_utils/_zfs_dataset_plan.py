@@ -27,9 +27,22 @@ READ_ONLY = frozenset((
 # Value aliases on OpenZFS 2.3 (what "on" means), compared as the value they stand for.
 ON_MEANS = {"compression": "lz4", "encryption": "aes-256-gcm", "checksum": "fletcher4",
             "dedup": "sha256"}
-# Properties the module itself reads for every dataset, beside the declared ones.
-ALWAYS_READ = ("type", "encryption", "keystatus", "keyformat", "origin", "encryptionroot",
-               "mounted", "canmount", "mountpoint")
+# Properties the plan needs beside the declared ones, read only when an option needs them, so
+# a plain converge reads little more than a bare zfs get of the declared properties would.
+KEY_PROPS = ("encryption", "keystatus", "keyformat", "encryptionroot", "mounted", "canmount",
+             "mountpoint")
+
+
+def props_to_read(ds):
+    """Every property one zfs get must return for the declared datasets."""
+    props = {"type"}
+    for d in ds:
+        props |= set(d["properties"]) | set(d["inherit"])
+        if d.get("key") is not None or d.get("new_key") is not None or d.get("key_loaded") is not None:
+            props |= set(KEY_PROPS)
+        if d.get("promote"):
+            props.add("origin")
+    return sorted(props)
 
 
 class PlanError(Exception):

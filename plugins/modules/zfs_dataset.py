@@ -273,11 +273,9 @@ def run(module, cli):
     p = module.params
     try:
         ds = declared(p)
-        props = set(plan.ALWAYS_READ)
-        for d in ds:
-            props |= set(d["properties"]) | set(d["inherit"])
+        props = plan.props_to_read(ds)
         names = [d["name"] for d in ds] + [d["rename_from"] for d in ds if d["rename_from"]]
-        current, missing = _zfs_get.read(cli, names, sorted(props))
+        current, missing = _zfs_get.read(cli, names, props)
         cmds, diffs = [], {}
         # Parents before children when creating; children before parents when destroying.
         for d in sorted(ds, key=lambda d: (d["state"] == "absent", d["name"].count("/") * (
@@ -311,7 +309,7 @@ def run(module, cli):
             data = cmd["dataset"].get("new_key_material" if cmd.get("stdin_key") == "new_key" else "key_material") \
                 if cmd.get("stdin_key") else None
             cli.run(cmd["argv"], data=data)
-        current, missing = _zfs_get.read(cli, [d["name"] for d in ds], sorted(props))
+        current, missing = _zfs_get.read(cli, [d["name"] for d in ds], props)
     result = {
         "changed": bool(cmds),
         "commands": [c["argv"] for c in cmds],

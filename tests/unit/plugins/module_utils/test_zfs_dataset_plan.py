@@ -529,3 +529,11 @@ def test_batch_merges_identical_changes_into_one_process():
         ["zfs", "inherit", "sync", "tp/d", "tp/e"],
         ["zfs", "load-key", "tp/s"]]
     assert plan.batch([]) == []
+
+
+def test_props_to_read_only_what_the_options_need():
+    plain = ds(properties={"quota": "1G"}, inherit=["sync"])
+    assert plan.props_to_read([plain]) == ["quota", "sync", "type"]
+    keyed_d = ds("tp/s", key_loaded=False)
+    assert set(plan.KEY_PROPS) <= set(plan.props_to_read([plain, keyed_d]))
+    assert "origin" in plan.props_to_read([ds("tp/c", promote=True)])
