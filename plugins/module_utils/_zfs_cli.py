@@ -49,23 +49,15 @@ class ZfsCli:
             self._bins[name] = self.module.get_bin_path(name, required=True)
         return self._bins[name]
 
-    def run(self, argv, data=None, ok_rcs=(0,), retry_busy=False):
+    def run(self, argv, data=None, ok_rcs=(0,)):
         """Run ``argv`` (``argv[0]`` is ``zfs`` or ``zpool``); return (rc, stdout, stderr).
 
-        Raises ZfsCommandError when rc is not in ``ok_rcs``. With ``retry_busy``, a device that
-        is busy only because udev is re-reading the partitions zpool just wrote (EBUSY on
-        ``-part1`` of a fresh disk) gets one more try once udev has settled.
+        Raises ZfsCommandError when rc is not in ``ok_rcs``.
         """
         cmd = [self._bin(argv[0])] + [str(a) for a in argv[1:]]
         self.commands_run.append(list(argv))
         rc, out, err = self.module.run_command(cmd, data=data, environ_update=_C_LOCALE,
                                                check_rc=False, binary_data=data is not None)
-        if retry_busy and rc not in ok_rcs and "Device or resource busy" in err:
-            udevadm = self.module.get_bin_path("udevadm")
-            if udevadm:
-                self.module.run_command([udevadm, "settle", "--timeout=30"], check_rc=False)
-            rc, out, err = self.module.run_command(cmd, data=data, environ_update=_C_LOCALE,
-                                                   check_rc=False, binary_data=data is not None)
         if rc not in ok_rcs:
             raise ZfsCommandError(error_message(argv, rc, err or out), cmd=cmd, rc=rc, stdout=out, stderr=err)
         return rc, out, err

@@ -425,8 +425,7 @@ def run(module, cli):
     result = {"changed": bool(cmds), "commands": cmds, "pool": pool}
     if cmds and not module.check_mode:
         for c in cmds:
-            # These partition fresh disks, and udev may briefly hold the new partitions.
-            cli.run(c, retry_busy=c[1] in ("create", "add", "replace", "attach"))
+            cli.run(c)
         if p["wait"]:
             wait_for(cli, p["name"], cmds)
         result["pool"] = read_pools(cli, p["name"])[0]
