@@ -33,15 +33,10 @@ class ZfsCommandError(Exception):
 
 
 class ZfsCli:
-    """Runs zfs/zpool through AnsibleModule.run_command and records what it ran.
-
-    ``commands_run`` lets modules and tests see exactly which processes a run spawned
-    (the benchmarks count them, and check mode proves it spawned no mutating one).
-    """
+    """Runs zfs/zpool through AnsibleModule.run_command."""
 
     def __init__(self, module):
         self.module = module
-        self.commands_run = []
         self._bins = {}
 
     def _bin(self, name):
@@ -55,7 +50,6 @@ class ZfsCli:
         Raises ZfsCommandError when rc is not in ``ok_rcs``.
         """
         cmd = [self._bin(argv[0])] + [str(a) for a in argv[1:]]
-        self.commands_run.append(list(argv))
         rc, out, err = self.module.run_command(cmd, data=data, environ_update=_C_LOCALE,
                                                check_rc=False, binary_data=data is not None)
         if rc not in ok_rcs:
