@@ -52,6 +52,13 @@ def read(cli, names, props, types="filesystem,volume", recursive=False, depth=No
     elif recursive:
         argv.append("-r")
     argv += ["-t", types, ",".join(props)] + list(names)
+    out, missing = run_tolerating_missing(cli, argv)
+    return parse_rows(out), missing
+
+
+def run_tolerating_missing(cli, argv):
+    """Run a ``zfs get``/``zfs list`` of named datasets -> (stdout, [names that don't exist]).
+    Any other complaint is a failure."""
     _rc, out, err = cli.run(argv, ok_rcs=(0, 1))
     missing = []
     for line in err.splitlines():
@@ -59,7 +66,8 @@ def read(cli, names, props, types="filesystem,volume", recursive=False, depth=No
         if m:
             missing.append(m.group(1))
         elif line.strip():
-            raise ZfsCommandError("zfs get failed: %s" % line.strip(), cmd=argv, rc=_rc, stdout=out, stderr=err)
+            raise ZfsCommandError("%s failed: %s" % (" ".join(argv[:2]), line.strip()), cmd=argv, rc=_rc,
+                                  stdout=out, stderr=err)
     if _rc != 0 and not missing:
-        raise ZfsCommandError("zfs get failed: rc=%s" % _rc, cmd=argv, rc=_rc, stdout=out, stderr=err)
-    return parse_rows(out), missing
+        raise ZfsCommandError("%s failed: rc=%s" % (" ".join(argv[:2]), _rc), cmd=argv, rc=_rc, stdout=out, stderr=err)
+    return out, missing

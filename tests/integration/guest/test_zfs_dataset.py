@@ -170,6 +170,16 @@ def test_many_datasets_one_read_and_batched_changes(pool, zfs_calls):
     assert r["commands"] == [["zfs", "set", "quota=2G"] + [i["name"] for i in items]]
     assert zfs_calls == [["zfs", "get"], ["zfs", "set"], ["zfs", "get"]]
     assert sh("zfs get -Hp -o value quota -r htd/m | sort -u").split() == ["0", str(2 * 2**30)]
+    assert [d["name"] for d in r["datasets"]] == [i["name"] for i in items]  # report: all (default)
+    # report: changed lists only what changed: nothing on a no-op, the one changed dataset after.
+    items = [dict(i, properties=dict(i["properties"], quota="2G")) for i in items]
+    items[7]["properties"]["quota"] = "3G"
+    r = run_module("zfs_dataset", {"datasets": items, "report": "changed"}, check=True)
+    assert [(d["name"], d["properties"]["quota"]["value"]) for d in r["datasets"]] == [("htd/m/007", 2 * 2**30)]
+    r = run_module("zfs_dataset", {"datasets": items, "report": "changed"})
+    assert [(d["name"], d["properties"]["quota"]["value"]) for d in r["datasets"]] == [("htd/m/007", 3 * 2**30)]
+    r = run_module("zfs_dataset", {"datasets": items, "report": "changed"})
+    assert (r["changed"], r["datasets"]) == (False, [])
 
 
 @pytest.mark.parametrize("args,words", [
