@@ -348,8 +348,9 @@ def key_differs(cli, d, keyformat):
 
 
 def main():
-    spec = dict(name=dict(type="str"), report=dict(type="str", default="all", choices=["all", "changed"]), datasets=dict(type="list", elements="dict", options=dict(
-        name=dict(type="str", required=True), **PER_DATASET)), **PER_DATASET)
+    item = dict(name=dict(type="str", required=True), **PER_DATASET)
+    spec = dict(name=dict(type="str"), report=dict(type="str", default="all", choices=["all", "changed"]),
+                datasets=dict(type="list", elements="dict", options=item), **PER_DATASET)
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
                            required_one_of=[("name", "datasets")],
                            mutually_exclusive=[("name", "datasets")])

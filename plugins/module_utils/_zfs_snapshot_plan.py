@@ -1,0 +1,212 @@
+# Copyright (c) helix.zfs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""zfs_snapshot's decision logic: (one listing, the request, time T) -> [zfs commands].
+
+Pure functions, no I/O. The listing is one ``zfs list -Hp -t filesystem,volume,snapshot,
+bookmark``; ``columns()`` names what it must print and ``parse_list()`` reads it.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy_mod
+
+OWNER_PROP = "helix:owner"
+_BASE = ("name", "type", "guid", "createtxg", "userrefs", "clones", "written")
+# Linux caps one argv string at 128 KiB (MAX_ARG_STRLEN); a comma list stays well under it.
+ARG_LIMIT = 100000
+
+
+class PlanError(Exception):
+    """The request can't be carried out safely; the message says exactly why."""
+
+
+def columns(tags):
+    return list(_BASE) + [OWNER_PROP] + sorted(set(tags) - {OWNER_PROP})
+
+
+def _num(v):
+    return int(v) if v not in ("-", "") else 0
+
+
+def parse_list(text, cols):
+    """Rows of ``zfs list -Hp -o <cols>`` -> {"datasets": {name: {...}}, "snaps": {ds: [...]},
+    "bookmarks": {ds: [...]}}; snapshots and bookmarks oldest first (by createtxg)."""
+    out = {"datasets": {}, "snaps": {}, "bookmarks": {}}
+    for line in text.splitlines():
+        if not line:
+            continue
+        f = line.split("\t")
+        row = dict(zip(cols, f[:len(cols) - 1] + ["\t".join(f[len(cols) - 1:])]))
+        props = {c: row[c] for c in cols[len(_BASE):] if row.get(c, "-") != "-"}
+        if row["type"] in ("filesystem", "volume"):
+            out["datasets"][row["name"]] = {"type": row["type"], "written": _num(row["written"])}
+            continue
+        sep = "@" if row["type"] == "snapshot" else "#"
+        ds, _s, short = row["name"].partition(sep)
+        item = {"name": row["name"], "dataset": ds, "short": short, "guid": row["guid"],
+                "txg": _num(row["createtxg"]), "userrefs": _num(row["userrefs"]),
+                "clones": [c for c in row["clones"].split(",") if c not in ("", "-")],
+                "props": props}
+        out["snaps" if sep == "@" else "bookmarks"].setdefault(ds, []).append(item)
+    for group in ("snaps", "bookmarks"):
+        for items in out[group].values():
+            items.sort(key=lambda s: (s["txg"], s["name"]))
+    return out
+
+
+def scope(listing, roots, recursive):
+    """The datasets a request covers: the roots, plus their descendants when recursive."""
+    out = []
+    for name in sorted(listing["datasets"]):
+        if name in roots or (recursive and any(name.startswith(r + "/") for r in roots)):
+            out.append(name)
+    return out
+
+
+def chunks(head, names, joiner=None, base=0):
+    """``head + names`` split so no call grows past ARG_LIMIT; with ``joiner`` (names joined
+    into one argument, ``base`` the length of what precedes them in it), no joined argument."""
+    out, cur = [], []
+    start = base if joiner else sum(len(h) + 1 for h in head)
+    size = start
+    for n in names:
+        if cur and size + len(n) + 1 > ARG_LIMIT:
+            out.append(cur)
+            cur, size = [], start
+        cur.append(n)
+        size += len(n) + 1
+    if cur:
+        out.append(cur)
+    if joiner is None:
+        return [head + c for c in out]
+    return [head + [joiner(c)] for c in out]
+
+
+def destroy_commands(snaps):
+    """One ``zfs destroy ds@a,b,c`` per dataset (split past ARG_LIMIT), in the given order."""
+    by_ds = {}
+    for s in snaps:
+        by_ds.setdefault(s["dataset"], []).append(s["short"])
+    cmds = []
+    for ds, shorts in by_ds.items():
+        cmds += chunks(["zfs", "destroy"], shorts, joiner=lambda c, ds=ds: "%s@%s" % (ds, ",".join(c)),
+                       base=len(ds) + 1)
+    return cmds
+
+
+def check_destroyable(snaps, why):
+    for s in snaps:
+        if s["userrefs"]:
+            raise PlanError("%s is held (%d hold(s)); release it first, or leave it out. Nothing was changed."
+                            % (s["name"], s["userrefs"]) + why)
+        if s["clones"]:
+            raise PlanError("%s has clones (%s); promote or destroy them first. Nothing was changed."
+                            % (s["name"], ", ".join(s["clones"])) + why)
+
+
+def find(listing, full):
+    ds, _s, short = full.partition("@")
+    return next((s for s in listing["snaps"].get(ds, []) if s["short"] == short), None)
+
+
+def expand_range(listing, full):
+    """``ds@a%b`` -> the snapshots from a to b inclusive (an empty end is open). When both
+    named ends are gone the range is gone too (nothing to do); only one gone is an error."""
+    ds, _s, rng = full.partition("@")
+    first, _p, last = rng.partition("%")
+    snaps = listing["snaps"].get(ds, [])
+    ends = [next((s for s in snaps if s["short"] == e), None) if e else None for e in (first, last)]
+    named = [e for e in (first, last) if e]
+    found = [s for s in ends if s is not None]
+    if not found:
+        return []
+    if len(found) < len(named):
+        raise PlanError("range %s: %s does not exist (and the other end does)"
+                        % (full, " and ".join(e for e, s in zip((first, last), ends) if e and s is None)))
+    lo = ends[0]["txg"] if ends[0] else 0
+    hi = ends[1]["txg"] if ends[1] else float("inf")
+    return [s for s in snaps if lo <= s["txg"] <= hi]
+
+
+def tag_commands(targets, tags, listing):
+    """``zfs set`` for existing snapshots whose tags differ, merged per (property, value)."""
+    groups = {}
+    for full in targets:
+        s = find(listing, full)
+        for k, v in sorted(tags.items()):
+            if s is not None and s["props"].get(k) != v:
+                groups.setdefault((k, v), []).append(full)
+    cmds = []
+    for (k, v), names in sorted(groups.items()):
+        cmds += chunks(["zfs", "set", "%s=%s" % (k, v)], names)
+    return cmds
+
+
+def hold_commands(targets, holds, add, remove):
+    """``zfs hold``/``zfs release`` for the targets missing a tag, or still holding one."""
+    cmds = []
+    for tag in add:
+        names = [t for t in targets if tag not in holds.get(t, ())]
+        cmds += chunks(["zfs", "hold", tag], names) if names else []
+    for tag in remove:
+        names = [t for t in targets if tag in holds.get(t, ())]
+        cmds += chunks(["zfs", "release", tag], names) if names else []
+    return cmds
+
+
+def create_commands(names, tags, listing, recursive_roots=()):
+    """One atomic ``zfs snapshot`` for every name (``-r root@x`` when it covers a whole tree)."""
+    opts = []
+    for k, v in sorted(tags.items()):
+        opts += ["-o", "%s=%s" % (k, v)]
+    if not names:
+        return []
+    if recursive_roots:
+        return [["zfs", "snapshot", "-r"] + opts + list(recursive_roots)]
+    return [["zfs", "snapshot"] + opts + list(names)]
+
+
+def rollback(listing, ds, short, destroy_newer):
+    """(commands, destroyed names) to put ``ds`` back at ``ds@short``; nothing when it is the
+    newest snapshot and nothing was written since."""
+    snaps = listing["snaps"].get(ds, [])
+    target = next((s for s in snaps if s["short"] == short), None)
+    if target is None:
+        raise PlanError("cannot roll back %s: %s@%s does not exist. Nothing was changed." % (ds, ds, short))
+    newer = [s for s in snaps if s["txg"] > target["txg"]]
+    marks = [b for b in listing["bookmarks"].get(ds, []) if b["txg"] > target["txg"]]
+    if not newer and not listing["datasets"][ds]["written"]:
+        return [], []
+    if (newer or marks) and not destroy_newer:
+        raise PlanError("cannot roll back %s to @%s: newer snapshots or bookmarks exist (%s). Set destroy_newer: "
+                        "true to destroy them. Nothing was changed."
+                        % (ds, short, ", ".join(s["short"] for s in newer + marks)))
+    check_destroyable(newer, "")
+    argv = ["zfs", "rollback"] + (["-r"] if newer or marks else []) + ["%s@%s" % (ds, short)]
+    return [argv], [s["name"] for s in newer + marks]
+
+
+def schedule(listing, datasets, pol, now, prefix, owner, do_create, do_prune):
+    """Scheduled snapshots: ({class: [full names to create]}, [snapshots to destroy])."""
+    create, destroy = {}, []
+    for ds in datasets:
+        owned = []
+        marks = listing["bookmarks"].get(ds, [])
+        cursor = marks[-1]["guid"] if marks else None  # what the last replication left
+        for s in listing["snaps"].get(ds, []):
+            parsed = policy_mod.parse_name(prefix, s["short"])
+            if parsed is None or (owner is not None and s["props"].get(OWNER_PROP) != owner):
+                continue
+            owned.append(dict(s, time=parsed[0], **{"class": parsed[1]},
+                              protected=bool(s["userrefs"] or s["clones"] or s["guid"] == cursor)))
+        due = policy_mod.due(owned, pol, now) if do_create else []
+        for cls in due:
+            name = "%s@%s" % (ds, policy_mod.snapshot_name(prefix, cls, now))
+            if find(listing, name) is None:
+                create.setdefault(cls, []).append(name)
+                owned.append({"name": name, "time": now, "class": cls, "protected": False})
+        if do_prune:
+            gone = set(policy_mod.prune(owned, pol, now))
+            destroy += [s for s in owned if s["name"] in gone]
+    return create, destroy
