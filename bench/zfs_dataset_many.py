@@ -52,7 +52,7 @@ def main():
                 json.dump([{"hosts": "lab1", "gather_facts": False, "tasks": [
                     {"name": "converge", "helix.zfs.zfs_dataset": {"datasets": items, "report": report}}]}], f)
         # Interleaved, so drift on a noisy machine hits all three alike; medians of 3.
-        for _ in range(3):
+        for _run in range(3):
             for report in ("all", "changed"):
                 t, out = timed(["ansible-playbook", "-i", inv, os.path.join(tmp, report + ".yml")])
                 if " changed=0 " not in out:
@@ -93,8 +93,8 @@ def main():
         for key, label in (("all", "helix.zfs.zfs_dataset, default `report: all`"),
                            ("changed", "helix.zfs.zfs_dataset, `report: changed`"),
                            ("floor", "floor: `ansible -m command -a 'zfs get ...'`")):
-            f.write("| %s | %.1f | %s | %.2fx |\n" % (label, med[key], ", ".join("%.1f" % t for t in runs[key]),
-                                                     med[key] / med["floor"]))
+            each = ", ".join("%.1f" % t for t in runs[key])
+            f.write("| %s | %.1f | %s | %.2fx |\n" % (label, med[key], each, med[key] / med["floor"]))
         f.write("\nWith the default `report: all` the result lists all %d datasets with every property and "
                 "its source; building, masking and shipping that result is what the time above the floor "
                 "goes to. `report: changed` lists only what changed.\n" % N)

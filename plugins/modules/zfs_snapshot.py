@@ -133,6 +133,8 @@ options:
         (C(zfs rollback -r)).
     type: bool
     default: false
+author:
+  - helix.zfs developers (!UNKNOWN)
 seealso:
   - module: helix.zfs.zfs_dataset
   - module: helix.zfs.zfs_info

@@ -447,7 +447,7 @@ def test_schedule_applied_then_rerun_at_the_same_time_is_a_no_op(policy):
         create, destroy = plan.schedule(cur, ["tp/a", "tp/b"], pol, now, "helix_", OWNER, True, True)
         gone = set(names(destroy))
         assert not gone & {n for ns in create.values() for n in ns}
-        rows = [r for r in rows if r.split("\t")[0] not in gone]
+        rows = [r for r in rows if r.split("\t", maxsplit=1)[0] not in gone]
         for cls in sorted(create):
             for full in create[cls]:
                 txg += 1
