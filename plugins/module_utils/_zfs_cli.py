@@ -10,7 +10,13 @@ Secrets (encryption keys) travel on stdin via ``data``, never in argv.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shlex
+import subprocess
+import tempfile
+import time
 
 _C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
 
@@ -65,10 +71,110 @@ class ZfsCli:
             raise ZfsCommandError("%s printed invalid JSON: %s" % (" ".join(argv[:2]), e),
                                   cmd=argv, rc=0, stdout=out, stderr=err)
 
+    def stream(self, send_argv, sink_argv=None, sink_path=None, digest=False):
+        """Pipe ``zfs send`` into ``sink_argv`` (a full argv, e.g. a local ``zfs receive`` or
+        an ``ssh`` to one) or into the file ``sink_path``, counting bytes (and hashing them when
+        ``digest``). Returns {bytes, seconds, sha256}. A failure on either side raises with
+        both commands' stderr."""
+        send = [self._bin("zfs")] + [str(a) for a in send_argv[1:]]
+        env = dict(os.environ, **_C_LOCALE)
+        t0 = time.monotonic()
+        h = hashlib.sha256() if digest else None
+        with tempfile.TemporaryFile() as e1, tempfile.TemporaryFile() as e2:
+            p1 = subprocess.Popen(send, stdout=subprocess.PIPE, stderr=e1, env=env)
+            if sink_path is not None:
+                sink = open(sink_path, "wb")
+                p2 = None
+            else:
+                p2 = subprocess.Popen(sink_argv, stdin=subprocess.PIPE, stdout=e2, stderr=e2, env=env)
+                sink = p2.stdin
+            total = 0
+            try:
+                total = _relay(p1.stdout, sink, h)
+            except (BrokenPipeError, OSError):
+                p1.kill()
+            finally:
+                sink.close()
+            rc1, rc2 = p1.wait(), (p2.wait() if p2 else 0)
+            err1, err2 = (_read(f) for f in (e1, e2))
+        if rc1 or rc2:
+            cmd = send + ["|"] + (sink_argv or [">", sink_path])
+            # When the receiver fails, the sender dies of SIGPIPE: the receiver's words matter.
+            msg = error_message(["zfs", "receive"], rc2, err2) if rc2 else error_message(send_argv, rc1, err1)
+            raise ZfsCommandError(msg, cmd=cmd, rc=rc2 or rc1, stdout="", stderr=(err1 + err2).strip())
+        return {"bytes": total, "seconds": round(time.monotonic() - t0, 3),
+                "sha256": h.hexdigest() if h else None}
+
+    def receive_file(self, path, recv_argv):
+        """``zfs receive ... < path``."""
+        cmd = [self._bin("zfs")] + [str(a) for a in recv_argv[1:]]
+        with open(path, "rb") as f:
+            r = subprocess.run(cmd, stdin=f, capture_output=True, env=dict(os.environ, **_C_LOCALE), check=False)
+        err = r.stderr.decode("utf-8", "replace")
+        if r.returncode != 0:
+            raise ZfsCommandError(error_message(recv_argv, r.returncode, err), cmd=cmd + ["<", path],
+                                  rc=r.returncode, stdout=r.stdout.decode("utf-8", "replace"), stderr=err)
+
     def tabular(self, argv):
         """Run a ``-H`` command and return its rows, each a list of tab-separated fields."""
         _rc, out, _err = self.run(argv)
         return [line.split("\t") for line in out.splitlines() if line]
+
+
+class SshZfsCli(ZfsCli):
+    """Runs zfs on another host over ssh: one ``ssh host 'env LC_ALL=C zfs ...'`` per command,
+    each argument shell-quoted for the remote shell (ssh always hands it a string)."""
+
+    def __init__(self, module, host, ssh_args=()):
+        super().__init__(module)
+        self.host = host
+        self.ssh_args = list(ssh_args)
+
+    def ssh_argv(self, argv):
+        remote = "env LC_ALL=C LANG=C " + " ".join(shlex.quote(str(a)) for a in argv)
+        return [self._bin("ssh"), "-o", "BatchMode=yes"] + self.ssh_args + [self.host, remote]
+
+    def run(self, argv, data=None, ok_rcs=(0,)):
+        cmd = self.ssh_argv(argv)
+        rc, out, err = self.module.run_command(cmd, data=data, check_rc=False, binary_data=data is not None)
+        if rc == 255 and rc not in ok_rcs:
+            raise ZfsCommandError("ssh to %s failed: %s" % (self.host, (err or out).strip()[:500]),
+                                  cmd=cmd, rc=rc, stdout=out, stderr=err)
+        if rc not in ok_rcs:
+            raise ZfsCommandError(error_message(argv, rc, err or out), cmd=cmd, rc=rc, stdout=out, stderr=err)
+        return rc, out, err
+
+
+def _read(f):
+    f.seek(0)
+    return f.read().decode("utf-8", "replace")
+
+
+def _relay(src, dst, h=None):
+    """Copy a pipe to a pipe or file; splice(2) moves pipe data in the kernel when nothing
+    needs to see it. Returns the byte count."""
+    total = 0
+    fi, fo = src.fileno(), dst.fileno()
+    if h is None and hasattr(os, "splice"):
+        try:
+            while True:
+                n = os.splice(fi, fo, 1 << 20)
+                if n == 0:
+                    return total
+                total += n
+        except OSError as e:
+            if e.errno not in (22,):  # EINVAL: the sink is not splice-able; copy instead
+                raise
+    while True:
+        chunk = os.read(fi, 1 << 20)
+        if not chunk:
+            return total
+        if h is not None:
+            h.update(chunk)
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fo, view):]
+        total += len(chunk)
 
 
 def error_message(argv, rc, text):

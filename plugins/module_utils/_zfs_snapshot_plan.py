@@ -40,7 +40,8 @@ def parse_list(text, cols):
         row = dict(zip(cols, f[:len(cols) - 1] + ["\t".join(f[len(cols) - 1:])]))
         props = {c: row[c] for c in cols[len(_BASE):] if row.get(c, "-") != "-"}
         if row["type"] in ("filesystem", "volume"):
-            out["datasets"][row["name"]] = {"type": row["type"], "written": _num(row["written"])}
+            out["datasets"][row["name"]] = {"type": row["type"], "written": _num(row["written"]),
+                                            "guid": row["guid"], "props": props}
             continue
         sep = "@" if row["type"] == "snapshot" else "#"
         ds, _s, short = row["name"].partition(sep)

@@ -246,8 +246,8 @@ def validate(p):
         raise plan.PlanError("snapshots names full snapshots: give it without datasets, name or recursive")
     if p["policy"] is not None and (p["name"] is not None or p["snapshots"] is not None or p["state"] != "present"):
         raise plan.PlanError("policy runs a schedule on datasets: give it without name or snapshots, state present")
-    if (p["hold"] or p["release"]) and p["state"] != "present":
-        raise plan.PlanError("hold and release go with state: present")
+    if (p["hold"] or p["release"]) and (p["state"] != "present" or p["policy"] is not None):
+        raise plan.PlanError("hold and release go with name or snapshots, and state: present")
     if p["datasets"] is not None and p["name"] is None and p["policy"] is None:
         raise plan.PlanError("datasets needs name (a snapshot name) or policy")
     for ds in p["datasets"] or []:

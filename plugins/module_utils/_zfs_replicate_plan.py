@@ -1,0 +1,111 @@
+# Copyright (c) helix.zfs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""zfs_replicate's decision logic: (source listing, target listing) -> the streams to send.
+
+Pure functions, no I/O. Both sides are read with one ``zfs list -Hp`` each (parsed by
+``_zfs_snapshot_plan.parse_list``). Snapshots are matched by name AND guid; a source bookmark
+counts as a base for an incremental.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import PlanError
+
+EXTRA = ("encryption", "receive_resume_token", "logicalreferenced")
+COLUMNS = ["name", "type", "guid", "createtxg", "userrefs", "clones", "written"] + list(EXTRA)
+# Stream flags, kept the same along a chain (changing them between incrementals breaks it).
+FLAGS = {"large_blocks": "-L", "embedded": "-e", "compressed": "-c"}
+
+
+def pairs(src, src_root, tgt_root, recursive):
+    """[(source dataset, target dataset)], parents first."""
+    names = [n for n in src["datasets"] if n == src_root or (recursive and n.startswith(src_root + "/"))]
+    return [(n, tgt_root + n[len(src_root):]) for n in sorted(names, key=lambda n: (n.count("/"), n))]
+
+
+def encrypted(src, ds):
+    return src["datasets"][ds]["props"].get("encryption", "off") not in ("off", "-")
+
+
+def send_flags(src, ds, flags, send_decrypted):
+    """The ``zfs send`` flags for ``ds``: raw (-w) whenever it is encrypted, unless the task
+    explicitly allows a decrypted stream."""
+    out = [FLAGS[f] for f in flags]
+    if encrypted(src, ds):
+        if send_decrypted:
+            return out
+        return ["-w"] + [f for f in out if f != "-c"]  # a raw stream is already compressed as stored
+    return out
+
+
+def common_base(src, tgt, sds, tds):
+    """The newest target snapshot whose guid the source still has, as a snapshot or a
+    bookmark: (target snapshot, source snapshot or bookmark), or (None, None)."""
+    by_guid = {}
+    for b in src["bookmarks"].get(sds, []):
+        by_guid[b["guid"]] = b
+    for s in src["snaps"].get(sds, []):
+        by_guid[s["guid"]] = s  # a snapshot beats a bookmark of it
+    for t in reversed(tgt["snaps"].get(tds, [])):
+        base = by_guid.get(t["guid"])
+        if base is not None and base["short"] == t["short"]:
+            return t, base
+    return None, None
+
+
+def plan_pair(src, tgt, sds, tds, opts):
+    """The steps that bring ``tds`` up to ``sds``'s newest snapshot. A step is a dict:
+    ``kind`` (full, incremental, rollback), ``send``/``recv`` argv, ``snapshot``, ``destroys``."""
+    snaps = src["snaps"].get(sds, [])
+    if not snaps:
+        raise PlanError("%s has no snapshot to send; take one first (helix.zfs.zfs_snapshot)" % sds)
+    newest = snaps[-1]
+    flags = send_flags(src, sds, opts["flags"], opts["send_decrypted"])
+    recv = ["zfs", "receive", "-s", "-u"]
+    for prop in opts["exclude_properties"]:
+        recv += ["-x", prop]
+    for k, v in sorted(opts["receive_properties"].items()):
+        recv += ["-o", "%s=%s" % (k, v)]
+    recv.append(tds)
+    if tds not in tgt["datasets"]:
+        steps = [{"kind": "full", "send": ["zfs", "send"] + flags + [snaps[0]["name"]], "recv": recv,
+                  "snapshot": snaps[0]}]
+        if len(snaps) > 1:
+            steps.append({"kind": "incremental", "recv": recv, "snapshot": newest,
+                          "send": ["zfs", "send"] + flags + ["-I", snaps[0]["name"], newest["name"]]})
+        return steps
+    tsnaps = tgt["snaps"].get(tds, [])
+    tbase, sbase = common_base(src, tgt, sds, tds)
+    if tbase is None:
+        raise PlanError("target %s exists but shares no snapshot (by name and guid) with %s; nothing was sent. "
+                        "Receive into a new dataset, or destroy the target first." % (tds, sds))
+    steps = []
+    newer = [t for t in tsnaps if t["txg"] > tbase["txg"]]
+    written = tgt["datasets"][tds]["written"] if tsnaps and tsnaps[-1] is tbase else 0
+    if newer or written:
+        why = "snapshots newer than the common %s: %s" % (tbase["short"], ", ".join(t["short"] for t in newer)) \
+            if newer else "%d bytes written since %s" % (written, tbase["short"])
+        if not opts["rollback"]:
+            raise PlanError("target %s has diverged (%s). Nothing was sent. Set rollback: true to roll it back "
+                            "to %s, destroying them." % (tds, why, tbase["short"]))
+        steps.append({"kind": "rollback", "argv": ["zfs", "rollback", "-r", tbase["name"]],
+                      "destroys": [t["name"] for t in newer]})
+    if newest["guid"] == sbase["guid"]:
+        return steps
+    if sbase["name"].partition("#")[1]:  # a bookmark: -i only, straight to the newest
+        send = ["zfs", "send"] + flags + ["-i", sbase["name"], newest["name"]]
+    else:
+        send = ["zfs", "send"] + flags + ["-I", sbase["name"], newest["name"]]
+    steps.append({"kind": "incremental", "send": send, "recv": recv, "snapshot": newest})
+    return steps
+
+
+def parse_token_contents(text):
+    """``zfs send -nvt TOKEN`` output -> the token's fields (toname, toguid, rawok ...)."""
+    out = {}
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition(" = ")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out

@@ -1,0 +1,559 @@
+#!/usr/bin/python
+# Copyright (c) helix.zfs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: zfs_replicate
+short_description: Replicate ZFS datasets to another host, incrementally, resumably, raw when encrypted, verified
+version_added: 0.1.0
+description:
+  - Runs on the source host and sends O(source) (and with O(recursive), each descendant) to
+    O(target), on the same host or on O(target_host) over ssh, or into stream files in
+    O(target_dir).
+  - B(Incremental.) The newest common snapshot is found by name and guid (a source bookmark
+    counts), and C(zfs send -I) goes from it to the newest source snapshot (C(-i) from a
+    bookmark). The first send is full, from the oldest snapshot, then incremental to the newest.
+    Nothing to send means no change.
+  - B(Raw.) An encrypted source is always sent raw (C(-w)), resumed sends included, so the
+    target never holds its key. A decrypted stream needs O(send_decrypted=true).
+  - B(Resumable.) Every receive uses C(-s). A run that finds a resume token on the target
+    resumes from it. If the token is stale (its snapshot is gone), or not raw for an encrypted
+    source, it is aborted (C(zfs receive -A)) and the send starts over.
+  - B(Safe target.) Receives use C(-u), exclude C(mountpoint) and set C(canmount=noauto) by
+    default (O(exclude_properties), O(receive_properties)), so a received mountpoint never shadows
+    the target's own paths. Never C(receive -F). A target that has diverged - snapshots newer
+    than the common one, or writes since it - fails the task and is named, unless
+    O(rollback=true). Target snapshots the source lacks are destroyed only then.
+  - B(Bookmarks.) Each sent newest snapshot is bookmarked on the source (O(bookmark)), so the
+    source may prune it and still send incrementals. O(hold) holds the newest common snapshot on
+    both sides and releases the previous one.
+  - B(Verification.) After a receive, the guid and logical size of the newest snapshot are
+    compared on both sides (for a raw stream the size within 64 KiB, as the target builds its
+    user accounting metadata only once the key is loaded). O(verify=content) also compares a digest of the snapshot's files,
+    read through temporary read-only clones, on both sides.
+  - For long sends, run the task with C(async) and C(poll) (see the examples).
+extends_documentation_fragment:
+  - helix.zfs.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Check mode returns the streams it would send and their estimated size (C(zfs send -nvP)).
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  source:
+    description: The source dataset.
+    type: str
+    required: true
+  target:
+    description:
+      - The target dataset. Its parent must exist. With O(recursive), a source descendant
+        C(source/x) goes to C(target/x).
+      - With O(target_dir), the name the streams are filed under is O(source).
+    type: str
+  target_host:
+    description: Send over ssh to this host (C(user@host) or an ssh config name). Omit for this host.
+    type: str
+  target_dir:
+    description:
+      - Write stream files into this directory on the source host, plus C(manifest.json) (for each
+        stream the dataset, base, snapshot, guid, size and sha256), instead of receiving them.
+      - Later runs add incrementals from the newest snapshot in the manifest.
+    type: path
+  restore_from:
+    description:
+      - Receive the stream files of O(source) listed in this directory's manifest into
+        O(target) on this host, each checked against its sha256 first.
+    type: path
+  recursive:
+    description: Also replicate every descendant of O(source), each on its own.
+    type: bool
+    default: false
+  rollback:
+    description: Roll a diverged target back to the common snapshot (destroying what is newer) before receiving.
+    type: bool
+    default: false
+  send_decrypted:
+    description: Allow an encrypted source to be sent decrypted (not raw). The target then holds plaintext.
+    type: bool
+    default: false
+  flags:
+    description: Stream flags, kept for the whole chain. An encrypted source's raw stream drops V(compressed), as it is implied.
+    type: list
+    elements: str
+    choices: [large_blocks, embedded, compressed]
+    default: [large_blocks, embedded, compressed]
+  receive_properties:
+    description: Properties set on the received datasets (C(zfs receive -o)).
+    type: dict
+    default: {canmount: noauto}
+  exclude_properties:
+    description: Properties of the stream not received (C(zfs receive -x)); they inherit on the target.
+    type: list
+    elements: str
+    default: [mountpoint]
+  bookmark:
+    description: Bookmark the newest sent snapshot on the source (C(source#snapshot)).
+    type: bool
+    default: true
+  hold:
+    description: A hold tag to place on the newest common snapshot on both sides (the previous one is released).
+    type: str
+  verify:
+    description:
+      - V(guid) compares the newest snapshot's guid and logical size on both sides.
+      - V(content) also compares a digest of its files on both sides (filesystems; on an encrypted
+        target the key must be loaded).
+    type: str
+    choices: [guid, content]
+    default: guid
+  buffer:
+    description: With O(target_host), put C(mbuffer) of this size (e.g. V(256M)) before the receive on the target.
+    type: str
+  ssh_cipher:
+    description: The ssh cipher (C(ssh -c)), for example V(aes128-gcm@openssh.com).
+    type: str
+  ssh_options:
+    description: More ssh arguments, for example V([-p, "2222"]).
+    type: list
+    elements: str
+    default: []
+author:
+  - helix.zfs developers (!UNKNOWN)
+seealso:
+  - module: helix.zfs.zfs_snapshot
+"""
+
+EXAMPLES = r"""
+# replica_host is the standby node's inventory name (it must reach it with ssh as root).
+- name: Replicate tank/app and its descendants to the standby, raw if encrypted
+  helix.zfs.zfs_replicate:
+    source: tank/app
+    recursive: true
+    target: backup/app
+    target_host: "{{ replica_host }}"
+
+- name: Before promoting a replica, compare the content on both sides
+  helix.zfs.zfs_replicate:
+    source: tank/app/db
+    target: backup/app/db
+    target_host: "{{ replica_host }}"
+    verify: content
+
+- name: A long first send, in the background
+  helix.zfs.zfs_replicate:
+    source: tank/big
+    target: backup/big
+    target_host: "{{ replica_host }}"
+    hold: replica
+  async: 86400
+  poll: 10
+
+- name: Streams to a directory for disaster recovery, with a manifest
+  helix.zfs.zfs_replicate:
+    source: tank/app/db
+    target_dir: /srv/dr/streams
+
+- name: Restore them into a fresh dataset
+  helix.zfs.zfs_replicate:
+    source: tank/app/db
+    restore_from: /srv/dr/streams
+    target: tank/restored-db
+"""
+
+RETURN = r"""
+commands:
+  description: What ran (or in check mode would run), in order; a pipeline is one list with C("|") between its parts.
+  returned: always
+  type: list
+  elements: list
+sent:
+  description: Per stream sent, the dataset, base, snapshot, bytes, seconds and bytes per second (or, in check mode, the estimate).
+  returned: always
+  type: list
+  elements: dict
+bytes:
+  description: Bytes sent (in check mode, estimated).
+  returned: always
+  type: int
+seconds:
+  description: Seconds spent streaming.
+  returned: always
+  type: float
+throughput:
+  description: Bytes per second over the streams sent.
+  returned: always
+  type: int
+destroyed:
+  description: Target snapshots a rollback destroyed (or would).
+  returned: always
+  type: list
+  elements: str
+resumed:
+  description: Whether a resume token was used; C(aborted) when a stale one was dropped.
+  returned: always
+  type: str
+verified:
+  description: Per dataset, what was compared and found equal.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import hashlib
+import json
+import os
+import re
+import shlex
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.helix.zfs.plugins.module_utils import _content_digest
+from ansible_collections.helix.zfs.plugins.module_utils import _zfs_replicate_plan as rplan
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import SshZfsCli, run_module
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import run_tolerating_missing
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import PlanError, parse_list
+
+_DATASET = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]*")
+RAW_SLACK = 64 * 1024
+
+
+def listing(cli, root, recursive, allow_missing=False):
+    argv = ["zfs", "list", "-Hp", "-t", "filesystem,volume,snapshot,bookmark", "-o", ",".join(rplan.COLUMNS)]
+    argv += ["-r"] if recursive else ["-d", "1"]
+    out, missing = run_tolerating_missing(cli, argv + [root])
+    if missing and not allow_missing:
+        raise PlanError("no such dataset: %s" % root)
+    return parse_list(out, rplan.COLUMNS)
+
+
+class Replicator:
+    def __init__(self, module, cli):
+        self.m, self.p, self.src_cli = module, module.params, cli
+        ssh = list(self.p["ssh_options"]) + (["-c", self.p["ssh_cipher"]] if self.p["ssh_cipher"] else [])
+        self.tgt_cli = SshZfsCli(module, self.p["target_host"], ssh) if self.p["target_host"] else cli
+        self.r = {"changed": False, "commands": [], "sent": [], "destroyed": [], "resumed": "no",
+                  "verified": []}
+
+    def sink(self, recv):
+        """The argv that receives a stream: zfs receive here, or ssh to it (behind mbuffer)."""
+        if not self.p["target_host"]:
+            return [self.src_cli._bin("zfs")] + recv[1:]
+        if not self.p["buffer"]:
+            return self.tgt_cli.ssh_argv(recv)
+        argv = self.tgt_cli.ssh_argv(recv)
+        argv[-1] = "mbuffer -q -s 128k -m %s | %s" % (shlex.quote(self.p["buffer"]), argv[-1])
+        return argv
+
+    def shown(self, argv):
+        """argv as the plan shows it: ssh prefix for remote target commands."""
+        return (["ssh", self.p["target_host"]] + argv) if self.p["target_host"] else argv
+
+    def run_target(self, argv, ok_rcs=(0,)):
+        self.r["commands"].append(self.shown(argv))
+        self.r["changed"] = True
+        if not self.m.check_mode:
+            return self.tgt_cli.run(argv, ok_rcs=ok_rcs)
+        return None
+
+    def estimate(self, send):
+        _rc, out, err = self.src_cli.run(send[:2] + ["-nvP"] + send[2:])
+        sizes = [int(f[1]) for f in (ln.split("\t") for ln in (out + err).splitlines()) if f[0] == "size" and len(f) > 1]
+        return sizes[-1] if sizes else 0
+
+    def send(self, step, sds, tds, send=None):
+        send = send or step["send"]
+        self.r["commands"].append(send + ["|"] + self.shown(step["recv"]))
+        self.r["changed"] = True
+        entry = {"dataset": sds, "target": tds, "snapshot": step.get("snapshot", {}).get("name"),
+                 "kind": step["kind"]}
+        if self.m.check_mode:
+            entry["estimated_bytes"] = self.estimate(send)
+            entry["bytes"] = entry["estimated_bytes"]
+        else:
+            res = self.src_cli.stream(send, self.sink(step["recv"]))
+            entry.update(bytes=res["bytes"], seconds=res["seconds"],
+                         throughput=int(res["bytes"] / res["seconds"]) if res["seconds"] else 0)
+        self.r["sent"].append(entry)
+
+    def resume(self, src, tgt, sds, tds):
+        """Resume an interrupted receive, or abort a stale token. True when the target changed."""
+        token = (tgt["datasets"].get(tds) or {}).get("props", {}).get("receive_resume_token")
+        if not token:
+            return False
+        rc, out, err = self.src_cli.run(["zfs", "send", "-nvt", token], ok_rcs=(0, 1, 255))
+        fields = rplan.parse_token_contents(out + err)
+        stale = rc != 0 or (rplan.encrypted(src, sds) and not self.p["send_decrypted"] and "rawok" not in fields)
+        if stale:
+            self.r["resumed"] = "aborted"
+            self.run_target(["zfs", "receive", "-A", tds])
+            return True
+        self.r["resumed"] = "yes"
+        recv = ["zfs", "receive", "-s", "-u", tds]
+        self.send({"kind": "resume", "recv": recv, "snapshot": {"name": fields.get("toname")}}, sds, tds,
+                  send=["zfs", "send", "-t", token])
+        return True
+
+    def replicate(self):
+        p = self.p
+        src = listing(self.src_cli, p["source"], p["recursive"])
+        tgt = listing(self.tgt_cli, p["target"], True, allow_missing=True)
+        todo = rplan.pairs(src, p["source"], p["target"], p["recursive"])
+        if any(self.resume(src, tgt, sds, tds) for sds, tds in todo) and not self.m.check_mode:
+            tgt = listing(self.tgt_cli, p["target"], True, allow_missing=True)
+        opts = dict(p, flags=p["flags"])
+        plans = [(sds, tds, rplan.plan_pair(src, tgt, sds, tds, opts)) for sds, tds in todo]  # all checks first
+        for sds, tds, steps in plans:
+            for step in steps:
+                if step["kind"] == "rollback":
+                    self.r["destroyed"] += step["destroys"]
+                    self.run_target(step["argv"])
+                else:
+                    self.send(step, sds, tds)
+        if self.r["sent"] and not self.m.check_mode:
+            tgt = listing(self.tgt_cli, p["target"], True, allow_missing=True)
+        for sds, tds in todo:
+            newest = src["snaps"][sds][-1]
+            if not self.m.check_mode:
+                self.verify(src, tgt, sds, tds, newest)
+            self.mark(src, tgt, sds, tds, newest)
+        return self.finish()
+
+    def verify(self, src, tgt, sds, tds, newest):
+        got = next((t for t in tgt["snaps"].get(tds, []) if t["short"] == newest["short"]), None)
+        if got is None or got["guid"] != newest["guid"]:
+            raise PlanError("verification failed: %s@%s is %s on the target, guid %s on the source"
+                            % (tds, newest["short"], "missing" if got is None else "guid " + got["guid"],
+                               newest["guid"]))
+        a, b = (int(x["props"].get("logicalreferenced") or 0) for x in (newest, got))
+        # A raw receive leaves the user/group accounting objects to be built when the key is
+        # loaded, a few KiB of metadata: sizes agree within SLACK there, exactly otherwise.
+        slack = RAW_SLACK if rplan.encrypted(src, sds) and not self.p["send_decrypted"] else 0
+        if abs(a - b) > slack:
+            raise PlanError("verification failed: %s logicalreferenced %s on the source, %s on the target"
+                            % (newest["name"], a, b))
+        out = {"dataset": tds, "snapshot": newest["short"], "guid": got["guid"], "logicalreferenced": [a, b]}
+        if self.p["verify"] == "content":
+            out["sha256"] = self.compare_content(newest["name"], got["name"])
+        self.r["verified"].append(out)
+
+    def digest(self, cli, snap, remote):
+        """The content digest of a snapshot, read through a temporary read-only clone."""
+        pool = snap.split("/")[0].split("@")[0]
+        clone = "%s/helix-verify-%s" % (pool, os.getpid())
+        mnt = "/run/helix-verify-%s" % os.getpid()
+        try:
+            cli.run(["zfs", "clone", "-o", "readonly=on", "-o", "mountpoint=" + mnt, snap, clone], ok_rcs=(0, 1))
+            _rc, out, _err = cli.run(["zfs", "get", "-H", "-o", "value", "mounted,keystatus", clone])
+            mounted, keystatus = (out.split() + ["-", "-"])[:2]
+            if mounted != "yes":
+                raise PlanError("cannot read the content of %s to verify it: its clone did not mount (keystatus "
+                                "%s; an encrypted target needs its key loaded for verify: content)" % (snap, keystatus))
+            if remote:
+                _rc, out, _err = self.m.run_command(cli.ssh_argv(["true"])[:-1] + [_content_digest.remote_command(mnt)],
+                                                    check_rc=True)
+                return out.strip()
+            return _content_digest.local_digest(mnt)
+        finally:
+            cli.run(["zfs", "destroy", clone], ok_rcs=(0, 1))
+
+    def compare_content(self, s, t):
+        a = self.digest(self.src_cli, s, False)
+        b = self.digest(self.tgt_cli, t, bool(self.p["target_host"]))
+        if a != b:
+            raise PlanError("content verification failed: %s and %s differ (sha256 %s vs %s)" % (s, t, a, b))
+        return a
+
+    def mark(self, src, tgt, sds, tds, newest):
+        """Bookmark the newest sent snapshot; move the hold to it on both sides. Planned the same
+        way in check mode (holds are read, never changed, then)."""
+        todo = []
+        if self.p["bookmark"] and newest["short"] not in {b["short"] for b in src["bookmarks"].get(sds, [])}:
+            todo.append((self.src_cli, ["zfs", "bookmark", newest["name"], "%s#%s" % (sds, newest["short"])]))
+        tag = self.p["hold"]
+        sides = ((self.src_cli, src["snaps"][sds], newest["name"]),
+                 (self.tgt_cli, tgt["snaps"].get(tds, []), "%s@%s" % (tds, newest["short"])))
+        for cli, snaps, name in sides if tag else ():
+            names = [s["name"] for s in snaps if s["userrefs"]]
+            held = set()
+            if names:
+                _rc, out, _err = cli.run(["zfs", "holds", "-H"] + names)
+                held = {(f[0], f[1]) for f in (ln.split("\t") for ln in out.splitlines()) if len(f) > 1}
+            if (name, tag) not in held:
+                todo.append((cli, ["zfs", "hold", tag, name]))
+            todo += [(cli, ["zfs", "release", tag, old]) for old, t in sorted(held) if t == tag and old != name]
+        for cli, argv in todo:
+            self.r["commands"].append(self.shown(argv) if cli is self.tgt_cli and cli is not self.src_cli else argv)
+            self.r["changed"] = True
+            if not self.m.check_mode:
+                cli.run(argv)
+
+    def finish(self):
+        r = self.r
+        r["bytes"] = sum(s["bytes"] for s in r["sent"])
+        r["seconds"] = round(sum(s.get("seconds", 0) for s in r["sent"]), 3)
+        r["throughput"] = int(r["bytes"] / r["seconds"]) if r["seconds"] else 0
+        return r
+
+    # Streams to files, and back.
+    def to_dir(self):
+        p, d = self.p, self.p["target_dir"]
+        src = listing(self.src_cli, p["source"], p["recursive"])
+        manifest = read_manifest(d)
+        for sds, _tds in rplan.pairs(src, p["source"], p["source"], p["recursive"]):
+            snaps = src["snaps"].get(sds, [])
+            if not snaps:
+                raise PlanError("%s has no snapshot to send; take one first" % sds)
+            newest = snaps[-1]
+            have = [e for e in manifest["streams"] if e["dataset"] == sds]
+            guids = {s["guid"]: s for s in snaps}
+            guids.update({b["guid"]: b for b in src["bookmarks"].get(sds, []) if b["guid"] not in guids})
+            flags = rplan.send_flags(src, sds, p["flags"], p["send_decrypted"])
+            if not have:
+                base, send = None, ["zfs", "send"] + flags + [newest["name"]]
+            elif have[-1]["guid"] == newest["guid"]:
+                continue
+            elif have[-1]["guid"] in guids:
+                base = guids[have[-1]["guid"]]
+                send = ["zfs", "send"] + flags + ["-i", base["name"], newest["name"]]
+            else:
+                raise PlanError("%s: the manifest's newest stream (%s) is neither a snapshot nor a bookmark of the "
+                                "source any more; start a new directory" % (sds, have[-1]["snapshot"]))
+            since = "" if base is None else "-from-" + base["short"]
+            fname = "%s@%s%s.zstream" % (sds.replace("/", "_"), newest["short"], since)
+            path = os.path.join(d, fname)
+            self.r["commands"].append(send + [">", path])
+            self.r["changed"] = True
+            entry = {"dataset": sds, "base": base["short"] if base else None, "base_guid": base["guid"] if base else None,
+                     "snapshot": newest["short"], "guid": newest["guid"], "file": fname, "raw": "-w" in send}
+            mark = ["zfs", "bookmark", newest["name"], "%s#%s" % (sds, newest["short"])]
+            mark = mark if p["bookmark"] and newest["short"] not in {
+                b["short"] for b in src["bookmarks"].get(sds, [])} else None
+            if self.m.check_mode:
+                entry["bytes"] = entry["estimated_bytes"] = self.estimate(send)
+                self.r["sent"].append(entry)
+                self.r["commands"] += [mark] if mark else []
+                continue
+            os.makedirs(d, exist_ok=True)
+            res = self.src_cli.stream(send, sink_path=path + ".part", digest=True)
+            os.rename(path + ".part", path)
+            entry.update(size=res["bytes"], sha256=res["sha256"])
+            manifest["streams"].append(entry)
+            write_manifest(d, manifest)
+            self.r["sent"].append(dict(entry, bytes=res["bytes"], seconds=res["seconds"],
+                                       throughput=int(res["bytes"] / res["seconds"]) if res["seconds"] else 0))
+            if mark:
+                self.r["commands"].append(mark)
+                self.src_cli.run(mark)
+        return self.finish()
+
+    def from_dir(self):
+        p = self.p
+        manifest = read_manifest(p["restore_from"])
+        chain = [e for e in manifest["streams"] if e["dataset"] == p["source"]]
+        if not chain:
+            raise PlanError("%s lists no stream of %s" % (os.path.join(p["restore_from"], "manifest.json"),
+                                                          p["source"]))
+        tgt = listing(self.src_cli, p["target"], False, allow_missing=True)
+        have = {s["guid"] for s in tgt["snaps"].get(p["target"], [])}
+        todo = [e for e in chain if e["guid"] not in have]
+        for e in todo:
+            if e["base_guid"] is not None and e["base_guid"] not in have and e["base_guid"] not in \
+                    {x["guid"] for x in todo[:todo.index(e)]}:
+                raise PlanError("stream %s needs %s on %s first" % (e["file"], e["base"], p["target"]))
+        for e in todo:
+            path = os.path.join(p["restore_from"], e["file"])
+            recv = ["zfs", "receive", "-s", "-u"] + sum((["-x", x] for x in p["exclude_properties"]), []) + \
+                sum((["-o", "%s=%s" % kv] for kv in sorted(p["receive_properties"].items())), []) + [p["target"]]
+            self.r["commands"].append(["<", path] + recv)
+            self.r["changed"] = True
+            if self.m.check_mode:
+                self.r["sent"].append({"dataset": p["target"], "snapshot": e["snapshot"], "bytes": e["size"]})
+                continue
+            if file_sha256(path) != e["sha256"]:
+                raise PlanError("%s does not match its manifest sha256; nothing of it was received" % path)
+            self.src_cli.receive_file(path, recv)
+            self.r["sent"].append({"dataset": p["target"], "snapshot": e["snapshot"], "bytes": e["size"]})
+        return self.finish()
+
+
+def file_sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_manifest(d):
+    try:
+        with open(os.path.join(d, "manifest.json")) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {"format": 1, "streams": []}
+
+
+def write_manifest(d, manifest):
+    tmp = os.path.join(d, "manifest.json.part")
+    with open(tmp, "w") as f:
+        json.dump(manifest, f, indent=1, sort_keys=True)
+    os.rename(tmp, os.path.join(d, "manifest.json"))
+
+
+def run(module, cli):
+    p = module.params
+    for key in ("source", "target"):
+        name = p[key]
+        if name is not None and (not _DATASET.fullmatch(name) or "@" in name or "//" in name or name.endswith("/")):
+            module.fail_json(msg="invalid %s dataset name %r" % (key, name))
+    modes = [k for k in ("target", "target_dir") if p[k]]
+    if p["restore_from"]:
+        if not p["target"] or p["target_dir"] or p["target_host"]:
+            module.fail_json(msg="restore_from goes with target (a dataset on this host), not target_dir or target_host")
+    elif len(modes) != 1:
+        module.fail_json(msg="give exactly one of target and target_dir")
+    rep = Replicator(module, cli)
+    try:
+        if p["restore_from"]:
+            return rep.from_dir()
+        if p["target_dir"]:
+            return rep.to_dir()
+        return rep.replicate()
+    except PlanError as e:
+        module.fail_json(msg=str(e), **rep.finish())
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            source=dict(type="str", required=True),
+            target=dict(type="str"),
+            target_host=dict(type="str"),
+            target_dir=dict(type="path"),
+            restore_from=dict(type="path"),
+            recursive=dict(type="bool", default=False),
+            rollback=dict(type="bool", default=False),
+            send_decrypted=dict(type="bool", default=False),
+            flags=dict(type="list", elements="str", choices=["large_blocks", "embedded", "compressed"],
+                       default=["large_blocks", "embedded", "compressed"]),
+            receive_properties=dict(type="dict", default={"canmount": "noauto"}),
+            exclude_properties=dict(type="list", elements="str", default=["mountpoint"]),
+            bookmark=dict(type="bool", default=True),
+            hold=dict(type="str"),
+            verify=dict(type="str", choices=["guid", "content"], default="guid"),
+            buffer=dict(type="str"),
+            ssh_cipher=dict(type="str"),
+            ssh_options=dict(type="list", elements="str", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, lambda cli: run(module, cli))
+
+
+if __name__ == "__main__":
+    main()

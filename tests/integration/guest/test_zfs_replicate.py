@@ -1,0 +1,222 @@
+"""helix.zfs.zfs_replicate from lab1 to lab2 over ssh (the hosts reach each other as labN),
+on real pools on both: check / apply / apply again / check again, state read on both hosts."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import converge, run_module, sh
+
+PEER = "lab2"
+PEER_DISK = "/dev/disk/by-id/virtio-helix-d1"
+HEXKEY = "a1b2" * 16
+
+
+def peer(cmd, check=True):
+    return sh("ssh %s %s" % (PEER, subprocess.list2cmdline([cmd])), check=check)
+
+
+@pytest.fixture
+def pools(disks):
+    sh("zpool create -f -O mountpoint=/htsrc htsrc %s" % disks[0])
+    peer("zpool destroy -f htdst 2>/dev/null; zpool labelclear -f %s 2>/dev/null; wipefs -qa %s; "
+         "zpool create -f -O mountpoint=/htdst htdst %s" % (PEER_DISK, PEER_DISK, PEER_DISK))
+    yield
+    peer("zpool destroy -f htdst", check=False)
+
+
+def peer_snaps(ds="htdst/app"):
+    return lambda: peer("zfs list -Hp -t snapshot,bookmark -o name,guid -r %s 2>/dev/null; true" % ds)
+
+
+def guid(snap, remote=False):
+    cmd = "zfs get -Hp -o value guid %s" % snap
+    return (peer(cmd) if remote else sh(cmd)).strip()
+
+
+def fill(path, mib, seed):
+    sh("mkdir -p %s && head -c %dM /dev/urandom > %s/blob%s && echo %s > %s/note%s && zpool sync"
+       % (path, mib, path, seed, seed, path, seed))
+
+
+def test_full_then_incremental_over_ssh_and_from_a_bookmark(pools):
+    sh("zfs create htsrc/app")
+    fill("/htsrc/app", 4, 1)
+    sh("zfs snapshot htsrc/app@s1")
+    fill("/htsrc/app", 2, 2)
+    sh("zfs snapshot htsrc/app@s2")
+    args = {"source": "htsrc/app", "target": "htdst/app", "target_host": PEER}
+    check, applied = converge("zfs_replicate", diff=False, args=args, host_state=peer_snaps())
+    assert [c[:3] for c in applied["commands"][:2]] == [["zfs", "send", "-L"], ["zfs", "send", "-L"]]
+    second = applied["commands"][1]
+    assert second[second.index("|") - 3:second.index("|")] == ["-I", "htsrc/app@s1", "htsrc/app@s2"]
+    assert second[second.index("|") + 1:] == ["ssh", PEER, "zfs", "receive", "-s", "-u", "-x", "mountpoint", "-o",
+                                              "canmount=noauto", "htdst/app"]
+    assert [s["kind"] for s in applied["sent"]] == ["full", "incremental"]
+    assert check["bytes"] > 0 and applied["bytes"] > 4 * 2**20
+    for s in ("s1", "s2"):
+        assert guid("htdst/app@" + s, remote=True) == guid("htsrc/app@" + s)
+    assert peer("zfs get -H -o value mounted,canmount htdst/app").split() == ["no", "noauto"]
+    assert sh("zfs list -H -t bookmark -o name -r htsrc") == "htsrc/app#s2\n"
+    assert applied["verified"][0]["guid"] == guid("htsrc/app@s2")
+    # Incremental from the newest common snapshot.
+    fill("/htsrc/app", 1, 3)
+    sh("zfs snapshot htsrc/app@s3")
+    _check, applied = converge("zfs_replicate", diff=False, args=args, host_state=peer_snaps())
+    send = applied["commands"][0]
+    assert send[send.index("-I"):send.index("-I") + 3] == ["-I", "htsrc/app@s2", "htsrc/app@s3"]
+    # The source pruned s2 and s3 but kept the bookmark: the next send starts from it.
+    sh("zfs destroy htsrc/app@s2,s3")
+    fill("/htsrc/app", 1, 4)
+    sh("zfs snapshot htsrc/app@s4")
+    _check, applied = converge("zfs_replicate", diff=False, args=args, host_state=peer_snaps())
+    send = applied["commands"][0]
+    assert send[send.index("-i"):send.index("-i") + 3] == ["-i", "htsrc/app#s3", "htsrc/app@s4"]
+    assert guid("htdst/app@s4", remote=True) == guid("htsrc/app@s4")
+
+
+def test_encrypted_source_goes_raw_and_the_target_holds_no_key(pools):
+    r = subprocess.run(["zfs", "create", "-o", "encryption=on", "-o", "keyformat=hex", "-o", "keylocation=prompt",
+                        "htsrc/sec"], input=HEXKEY + "\n", text=True, capture_output=True, check=False)
+    assert r.returncode == 0, r.stderr
+    fill("/htsrc/sec", 2, 1)
+    sh("zfs snapshot htsrc/sec@s1")
+    args = {"source": "htsrc/sec", "target": "htdst/sec", "target_host": PEER}
+    _check, applied = converge("zfs_replicate", diff=False, args=args, host_state=peer_snaps("htdst/sec"))
+    assert "-w" in applied["commands"][0]
+    assert peer("zfs get -H -o value keystatus,encryption htdst/sec").split() == ["unavailable", "aes-256-gcm"]
+    assert "encryption key not loaded" in peer("zfs mount htdst/sec 2>&1; true")
+    assert peer("zfs get -H -o value mounted htdst/sec").strip() == "no"
+    # The target holds no key, so its content can't be read there: verify: content says so.
+    r = run_module("zfs_replicate", dict(args, verify="content"))
+    assert r.get("failed") and "needs its key loaded for verify: content" in r["msg"], r
+    assert "helix-verify" not in peer("zfs list -H -o name -r htdst"), "the verification clone was left behind"
+    # With the key loaded on the target, the content digests of both sides match.
+    p = subprocess.run(["ssh", PEER, "zfs load-key htdst/sec"], input=HEXKEY + "\n", text=True, capture_output=True,
+                       check=False)
+    assert p.returncode == 0, p.stderr
+    args["verify"] = "content"
+    r = run_module("zfs_replicate", args)
+    assert "failed" not in r, r
+    assert r["changed"] is False and len(r["verified"][0]["sha256"]) == 64
+
+
+def _interrupted_replicate(args):
+    """Run the module in another process, kill the receive on the target mid-stream (once it
+    runs), and return that run's result."""
+    proc = _background_replicate(args)
+    for _poll in range(600):
+        if peer("pgrep -f '[r]eceive -s -u' || true").strip() or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
+    peer("pkill -9 -f '[r]eceive -s -u' || true")
+    out, err = proc.communicate(timeout=600)
+    assert out.strip(), "the background run printed nothing: %s" % err[-2000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _background_replicate(args):
+    code = ("import json, sys; sys.path[:0] = %r; from harness import run_module; "
+            "print(json.dumps(run_module('zfs_replicate', json.loads(sys.argv[1]))))" % sys.path[:3])
+    return subprocess.Popen([sys.executable, "-c", code, json.dumps(args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_interrupted_sends_resume_from_the_token(pools):
+    sh("zfs create -o compression=off htsrc/big")
+    args = {"source": "htsrc/big", "target": "htdst/big", "target_host": PEER, "verify": "content",
+            "flags": ["large_blocks", "embedded"]}
+    resumed = 0
+    for i in range(10):
+        fill("/htsrc/big", 40, i)
+        sh("zfs snapshot htsrc/big@r%d" % i)
+        first = _interrupted_replicate(args)
+        token = peer("zfs get -H -o value receive_resume_token htdst/big 2>/dev/null; true").strip()
+        assert first.get("failed"), "the send finished before it was interrupted (iteration %d)" % i
+        assert token not in ("", "-"), "no resume token after the interrupted receive (iteration %d)" % i
+        r = run_module("zfs_replicate", args)
+        assert "failed" not in r, r
+        assert r["resumed"] == "yes" and r["sent"][0]["kind"] == "resume", r["sent"]
+        assert r["verified"][0]["snapshot"] == "r%d" % i and len(r["verified"][0]["sha256"]) == 64
+        resumed += 1
+        again = run_module("zfs_replicate", args)
+        assert (again["changed"], again["resumed"]) == (False, "no")
+    assert resumed == 10
+
+
+def test_a_stale_token_is_aborted_and_the_send_starts_over(pools):
+    sh("zfs create -o compression=off htsrc/st")
+    fill("/htsrc/st", 40, 1)
+    sh("zfs snapshot htsrc/st@a")
+    args = {"source": "htsrc/st", "target": "htdst/st", "target_host": PEER}
+    first = _interrupted_replicate(args)
+    assert first.get("failed") and peer("zfs get -H -o value receive_resume_token htdst/st").strip() != "-"
+    # The snapshot the token points at goes away on the source: the token is stale.
+    sh("zfs destroy htsrc/st@a && zfs snapshot htsrc/st@b")
+    r = run_module("zfs_replicate", args)
+    assert "failed" not in r, r
+    assert r["resumed"] == "aborted" and ["ssh", PEER, "zfs", "receive", "-A", "htdst/st"] in r["commands"]
+    assert guid("htdst/st@b", remote=True) == guid("htsrc/st@b")
+
+
+def test_divergence_fails_naming_it_unless_rollback(pools):
+    sh("zfs create htsrc/app && zfs snapshot htsrc/app@s1")
+    args = {"source": "htsrc/app", "target": "htdst/app", "target_host": PEER}
+    assert run_module("zfs_replicate", args)["changed"] is True
+    peer("zfs snapshot htdst/app@mine")
+    sh("zfs snapshot htsrc/app@s2")
+    r = run_module("zfs_replicate", args)
+    assert r.get("failed") and "has diverged (snapshots newer than the common s1: mine)" in r["msg"]
+    assert "rollback: true" in r["msg"]
+    assert peer_snaps()().count("@mine") == 1, "a normal run destroyed a target-only snapshot"
+    args["rollback"] = True
+    check, applied = converge("zfs_replicate", diff=False, args=args, host_state=peer_snaps())
+    assert check["destroyed"] == applied["destroyed"] == ["htdst/app@mine"]
+    assert applied["commands"][0] == ["ssh", PEER, "zfs", "rollback", "-r", "htdst/app@s1"]
+    assert "@mine" not in peer_snaps()()
+
+
+def test_streams_to_a_directory_then_restore(pools, tmp_path):
+    d = str(tmp_path / "dr")
+    sh("zfs create htsrc/db")
+    fill("/htsrc/db", 2, 1)
+    sh("zfs snapshot htsrc/db@d1")
+    args = {"source": "htsrc/db", "target_dir": d}
+    _check, applied = converge("zfs_replicate", diff=False, args=args,
+                               host_state=lambda: sorted(os.listdir(d)) if os.path.isdir(d) else [])
+    fill("/htsrc/db", 1, 2)
+    sh("zfs snapshot htsrc/db@d2")
+    converge("zfs_replicate", diff=False, args=args, host_state=lambda: sorted(os.listdir(d)))
+    with open(os.path.join(d, "manifest.json")) as f:
+        m = json.load(f)
+    assert [(e["base"], e["snapshot"]) for e in m["streams"]] == [(None, "d1"), ("d1", "d2")]
+    assert all(len(e["sha256"]) == 64 and e["size"] > 0 for e in m["streams"])
+    restore = {"source": "htsrc/db", "restore_from": d, "target": "htsrc/restored"}
+    converge("zfs_replicate", diff=False, args=restore,
+             host_state=lambda: sh("zfs list -H -t snapshot -o name -r htsrc/restored 2>/dev/null; true"))
+    assert guid("htsrc/restored@d2") == guid("htsrc/db@d2")
+    sh("zfs set mountpoint=/htsrc/restored htsrc/restored && zfs mount htsrc/restored")
+    assert sh("cd /htsrc/db && sha256sum blob* note* | sort") == sh("cd /htsrc/restored && sha256sum blob* note* | sort")
+    # A damaged stream file is refused before anything of it is received.
+    with open(os.path.join(d, m["streams"][1]["file"]), "r+b") as f:
+        f.seek(100)
+        f.write(b"\0\1\2\3")
+    r = run_module("zfs_replicate", dict(restore, target="htsrc/again"))
+    assert r.get("failed") and "does not match its manifest sha256" in r["msg"]
+
+
+@pytest.mark.parametrize("args,words", [
+    ({"source": "htsrc/x@y", "target": "htdst/x"}, "invalid source dataset name"),
+    ({"source": "htsrc/nosuch", "target": "htdst/x", "target_host": PEER}, "no such dataset: htsrc/nosuch"),
+    ({"source": "htsrc", "target": "htdst/x", "target_dir": "/tmp/x"}, "exactly one of target and target_dir"),
+    ({"source": "htsrc", "target": "htdst/x", "target_host": PEER}, "htsrc has no snapshot to send"),
+], ids=["at-sign", "missing-source", "two-targets", "no-snapshot"])
+def test_bad_input_is_a_clear_error_and_changes_nothing(pools, args, words):
+    before = peer("zfs list -H -t all -o name -r htdst")
+    r = run_module("zfs_replicate", args)
+    assert r.get("failed") and words in r["msg"], r
+    assert peer("zfs list -H -t all -o name -r htdst") == before
