@@ -90,15 +90,19 @@ def test_bench_snapshots():
     assert r["changed"] and len(r["created"]) == ATOMIC_N + 1, r.get("msg")
     txgs = set(sh("zfs list -H -p -t snapshot -o createtxg -r bs/t | sort -u").split())
     out["helix_atomic"]["createtxgs"] = len(txgs)
-    for mode in ("yes", "zfs"):
+    sh("/tmp/zfs.real destroy -r bs/t@atomic")
+    # sanoid's atomic mode first: its snapshots share a name or two, cheap to destroy by name.
+    # Its per-dataset mode stamps each dataset's snapshot with its own second, so that one
+    # goes last, and the whole tree with it.
+    for mode in ("zfs", "yes"):
         _r, out["sanoid_atomic_" + mode] = counted(sanoid("bs/t", mode, 1, True, False, ["--take-snapshots"]))
-        made = [n for n in sh("zfs list -H -t snapshot -o name -r bs/t").split() if "@autosnap_" in n]
-        out["sanoid_atomic_" + mode]["snapshots"] = len(made)
-        out["sanoid_atomic_" + mode]["createtxgs"] = len(set(sh(
-            "zfs list -H -p -t snapshot -o name,createtxg -r bs/t | grep @autosnap_ | cut -f2 | sort -u").split()))
-        for name in sorted({n.split("@")[1] for n in sh("zfs list -H -t snapshot -o name -r bs/t").split()}):
-            sh("/tmp/zfs.real destroy -r bs/t@%s" % name)  # every snapshot, before the next mode
-    sh("zfs destroy -r bs/t")
+        rows = [ln.split("\t") for ln in sh("zfs list -H -p -t snapshot -o name,createtxg -r bs/t").splitlines()]
+        out["sanoid_atomic_" + mode]["snapshots"] = len(rows)
+        out["sanoid_atomic_" + mode]["createtxgs"] = len({r[1] for r in rows})
+        if mode == "zfs":
+            for name in sorted({r[0].split("@")[1] for r in rows}):
+                sh("/tmp/zfs.real destroy -r bs/t@%s" % name)
+    sh("/tmp/zfs.real destroy -r bs/t")
 
     # 2. Pruning. Both trees get PER_DS snapshots per dataset, 15 minutes apart by name, made
     # PRUNE_DS*2 at a time with one zfs snapshot per round (setup, not timed).

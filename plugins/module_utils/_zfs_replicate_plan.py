@@ -10,7 +10,7 @@ counts as a base for an incremental.
 
 from __future__ import annotations
 
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import PlanError
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import PlanError, check_destroyable
 
 EXTRA = ("encryption", "receive_resume_token", "logicalreferenced")
 COLUMNS = ["name", "type", "guid", "createtxg", "userrefs", "clones", "written"] + list(EXTRA)
@@ -42,14 +42,14 @@ def send_flags(src, ds, flags, send_decrypted):
 def common_base(src, tgt, sds, tds):
     """The newest target snapshot whose guid the source still has, as a snapshot or a
     bookmark: (target snapshot, source snapshot or bookmark), or (None, None)."""
-    by_guid = {}
+    by_id = {}
     for b in src["bookmarks"].get(sds, []):
-        by_guid[b["guid"]] = b
+        by_id[(b["short"], b["guid"])] = b
     for s in src["snaps"].get(sds, []):
-        by_guid[s["guid"]] = s  # a snapshot beats a bookmark of it
+        by_id[(s["short"], s["guid"])] = s  # a snapshot beats a bookmark of it
     for t in reversed(tgt["snaps"].get(tds, [])):
-        base = by_guid.get(t["guid"])
-        if base is not None and base["short"] == t["short"]:
+        base = by_id.get((t["short"], t["guid"]))
+        if base is not None:
             return t, base
     return None, None
 
@@ -82,6 +82,7 @@ def plan_pair(src, tgt, sds, tds, opts):
                         "Receive into a new dataset, or destroy the target first." % (tds, sds))
     steps = []
     newer = [t for t in tsnaps if t["txg"] > tbase["txg"]]
+    marks = [b for b in tgt["bookmarks"].get(tds, []) if b["txg"] > tbase["txg"]]
     written = tgt["datasets"][tds]["written"] if tsnaps and tsnaps[-1] is tbase else 0
     if newer or written:
         why = "snapshots newer than the common %s: %s" % (tbase["short"], ", ".join(t["short"] for t in newer)) \
@@ -89,10 +90,11 @@ def plan_pair(src, tgt, sds, tds, opts):
         if not opts["rollback"]:
             raise PlanError("target %s has diverged (%s). Nothing was sent. Set rollback: true to roll it back "
                             "to %s, destroying them." % (tds, why, tbase["short"]))
+        check_destroyable(newer, " (on the target, before a rollback)")
         steps.append({"kind": "rollback", "argv": ["zfs", "rollback", "-r", tbase["name"]],
-                      "destroys": [t["name"] for t in newer]})
-    if newest["guid"] == sbase["guid"]:
-        return steps
+                      "destroys": [t["name"] for t in newer + marks]})
+    if newest["guid"] == sbase["guid"] or sbase["txg"] >= newest["txg"]:
+        return steps  # nothing newer than the base on the source
     if sbase["name"].partition("#")[1]:  # a bookmark: -i only, straight to the newest
         send = ["zfs", "send"] + flags + ["-i", sbase["name"], newest["name"]]
     else:

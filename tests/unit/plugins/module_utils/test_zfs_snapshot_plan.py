@@ -60,9 +60,9 @@ LISTING = (
 
 def test_parse_list():
     out = plan.parse_list(LISTING, COLS)
-    assert out["datasets"] == {"tp": {"type": "filesystem", "written": 98304},
-                               "tp/a": {"type": "filesystem", "written": 0},
-                               "tp/vol": {"type": "volume", "written": 8192}}
+    assert out["datasets"] == {"tp": {"type": "filesystem", "written": 98304, "guid": "111", "props": {}},
+                               "tp/a": {"type": "filesystem", "written": 0, "guid": "222", "props": {}},
+                               "tp/vol": {"type": "volume", "written": 8192, "guid": "333", "props": {}}}
     assert sorted(out["snaps"]) == ["tp/a", "tp/vol"] and sorted(out["bookmarks"]) == ["tp/a"]
     a, b, c = out["snaps"]["tp/a"]  # oldest first: by createtxg, then name
     assert a == {"name": "tp/a@a", "dataset": "tp/a", "short": "a", "guid": "401", "txg": 10, "userrefs": 0,
