@@ -80,6 +80,7 @@ def test_bench_replicate():
         assert got == sh("zfs get -Hp -o value guid brx/big@s1").strip(), label
         sh("ssh %s zfs destroy -r %s" % (PEER, target))
     sh("zfs destroy -r brx/big")
+    print("\nBENCH_JSON_PART=" + json.dumps(out), flush=True)
 
     # The incremental no-op over a tree: both replicated once (untimed), then timed again.
     sh("zfs create brx/t && for i in $(seq -w 1 %d); do /usr/sbin/zfs create brx/t/d$i; done && "

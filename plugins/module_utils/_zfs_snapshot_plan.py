@@ -21,8 +21,11 @@ class PlanError(Exception):
     """The request can't be carried out safely; the message says exactly why."""
 
 
-def columns(tags):
-    return list(_BASE) + [OWNER_PROP] + sorted(set(tags) - {OWNER_PROP})
+def columns(tags, written=True):
+    """What the one zfs list prints. ``written`` is costly on snapshots (ZFS works out the space
+    between each and its predecessor), so only a rollback, which needs it, asks for it."""
+    base = list(_BASE) if written else [c for c in _BASE if c != "written"]
+    return base + [OWNER_PROP] + sorted(set(tags) - {OWNER_PROP})
 
 
 def _num(v):
@@ -38,9 +41,9 @@ def parse_list(text, cols):
             continue
         f = line.split("\t")
         row = dict(zip(cols, f[:len(cols) - 1] + ["\t".join(f[len(cols) - 1:])]))
-        props = {c: row[c] for c in cols[len(_BASE):] if row.get(c, "-") != "-"}
+        props = {c: row[c] for c in cols if c not in _BASE and row.get(c, "-") != "-"}
         if row["type"] in ("filesystem", "volume"):
-            out["datasets"][row["name"]] = {"type": row["type"], "written": _num(row["written"]),
+            out["datasets"][row["name"]] = {"type": row["type"], "written": _num(row.get("written", "-")),
                                             "guid": row["guid"], "props": props}
             continue
         sep = "@" if row["type"] == "snapshot" else "#"

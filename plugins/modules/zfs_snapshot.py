@@ -302,7 +302,7 @@ def run(module, cli):
         roots, targets, pol, now = validate(p)
         tags = dict(p["properties"])
         owner = p["owner"] or None
-        cols = plan.columns(tags)
+        cols = plan.columns(tags, written=p["state"] == "rolled_back")
         argv = ["zfs", "list", "-Hp", "-t", "filesystem,volume,snapshot,bookmark", "-o", ",".join(cols)]
         argv += ["-r"] if p["recursive"] else ["-d", "1"]
         out, missing = run_tolerating_missing(cli, argv + roots)
