@@ -40,8 +40,8 @@ def main():
                            ("syncoid", "syncoid `--no-sync-snap` (its defaults)")):
             x = g[key]
             ratio = x["mib_per_s"] / g["bare"]["mib_per_s"]
-            f.write("| %s | %.1f | %.1f | %.2fx | %d | %d |\n" % (label, x["seconds"], x["mib_per_s"], ratio,
-                                                               x["zfs"], x["ssh"]))
+            row = (label, x["seconds"], x["mib_per_s"], ratio, x["zfs"], x["ssh"])
+            f.write("| %s | %.1f | %.1f | %.2fx | %d | %d |\n" % row)
         f.write("\nGoal: at least 0.95x the bare pipe's throughput, and at least syncoid's.\n\n")
         if "helix_noop" not in g:
             f.write("The incremental no-op over %d datasets did not complete in this run.\n" % g["tree"])
