@@ -69,10 +69,13 @@ def main():
     args = [shlex.quote(x) for x in a.pytest_args]
     if not any(x.startswith("tests") for x in a.pytest_args):
         args.insert(0, "tests")  # no test path given: run them all
+    # Benchmark knobs (HELIX_BENCH_*) set on the controller reach the guest's pytest.
+    knobs = " ".join("%s=%s" % (k, shlex.quote(v)) for k, v in sorted(os.environ.items())
+                     if k.startswith("HELIX_BENCH_"))
     script = ("rm -rf {r} && mkdir -p {r} && tar -xzf - -C {r} && cd {r} && "
-              "PYTHONPATH={r} PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -p no:cacheprovider "
+              "{knobs} PYTHONPATH={r} PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -p no:cacheprovider "
               "-o console_output_style=classic -rfEs --junitxml={r}/junit.xml {args}"
-              ).format(r=REMOTE, args=" ".join(args))
+              ).format(r=REMOTE, args=" ".join(args), knobs=knobs)
     rc = subprocess.run(lab + [script], input=payload(a.suite, a.peers), check=False).returncode
     if a.junit_dir:
         os.makedirs(a.junit_dir, exist_ok=True)
