@@ -10,6 +10,7 @@ Secrets (encryption keys) travel on stdin via ``data``, never in argv.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -55,12 +56,19 @@ class ZfsCli:
 
         Raises ZfsCommandError when rc is not in ``ok_rcs``.
         """
-        cmd = [self._bin(argv[0])] + [str(a) for a in argv[1:]]
+        cmd = self.command(argv)
         rc, out, err = self.module.run_command(cmd, data=data, environ_update=_C_LOCALE,
                                                check_rc=False, binary_data=data is not None)
         if rc not in ok_rcs:
-            raise ZfsCommandError(error_message(argv, rc, err or out), cmd=cmd, rc=rc, stdout=out, stderr=err)
+            raise ZfsCommandError(self.failure(argv, rc, err or out), cmd=cmd, rc=rc, stdout=out, stderr=err)
         return rc, out, err
+
+    def command(self, argv):
+        """The argv that runs a zfs/zpool argv here."""
+        return [self._bin(argv[0])] + [str(a) for a in argv[1:]]
+
+    def failure(self, argv, rc, text):
+        return error_message(argv, rc, text)
 
     def json(self, argv):
         """Run a ``-j`` command (OpenZFS 2.3+) and return the decoded document."""
@@ -76,7 +84,7 @@ class ZfsCli:
         an ``ssh`` to one) or into the file ``sink_path``, counting bytes (and hashing them when
         ``digest``). Returns {bytes, seconds, sha256}. A failure on either side raises with
         both commands' stderr."""
-        send = [self._bin("zfs")] + [str(a) for a in send_argv[1:]]
+        send = self.command(send_argv)
         env = dict(os.environ, **_C_LOCALE)
         t0 = time.monotonic()
         h = hashlib.sha256() if digest else None
@@ -107,7 +115,7 @@ class ZfsCli:
 
     def receive_file(self, path, recv_argv):
         """``zfs receive ... < path``."""
-        cmd = [self._bin("zfs")] + [str(a) for a in recv_argv[1:]]
+        cmd = self.command(recv_argv)
         with open(path, "rb") as f:
             r = subprocess.run(cmd, stdin=f, capture_output=True, env=dict(os.environ, **_C_LOCALE), check=False)
         err = r.stderr.decode("utf-8", "replace")
@@ -130,19 +138,25 @@ class SshZfsCli(ZfsCli):
         self.host = host
         self.ssh_args = list(ssh_args)
 
-    def ssh_argv(self, argv):
-        remote = "env LC_ALL=C LANG=C " + " ".join(shlex.quote(str(a)) for a in argv)
-        return [self._bin("ssh"), "-o", "BatchMode=yes"] + self.ssh_args + [self.host, remote]
+    @staticmethod
+    def remote_command(argv):
+        """The remote shell's line for a zfs argv: C locale, every argument quoted."""
+        return "env LC_ALL=C LANG=C " + " ".join(shlex.quote(str(a)) for a in argv)
 
-    def run(self, argv, data=None, ok_rcs=(0,)):
-        cmd = self.ssh_argv(argv)
-        rc, out, err = self.module.run_command(cmd, data=data, check_rc=False, binary_data=data is not None)
-        if rc == 255 and rc not in ok_rcs:
-            raise ZfsCommandError("ssh to %s failed: %s" % (self.host, (err or out).strip()[:500]),
-                                  cmd=cmd, rc=rc, stdout=out, stderr=err)
-        if rc not in ok_rcs:
-            raise ZfsCommandError(error_message(argv, rc, err or out), cmd=cmd, rc=rc, stdout=out, stderr=err)
-        return rc, out, err
+    def shell_argv(self, command):
+        """ssh running ``command`` (a shell line) on the host."""
+        return [self._bin("ssh"), "-o", "BatchMode=yes"] + self.ssh_args + [self.host, command]
+
+    def ssh_argv(self, argv):
+        return self.shell_argv(self.remote_command(argv))
+
+    def command(self, argv):
+        return self.ssh_argv(argv)
+
+    def failure(self, argv, rc, text):
+        if rc == 255:  # ssh's own failure, not zfs's
+            return "ssh to %s failed: %s" % (self.host, text.strip()[:500])
+        return error_message(argv, rc, text)
 
 
 def _read(f):
@@ -163,7 +177,7 @@ def _relay(src, dst, h=None):
                     return total
                 total += n
         except OSError as e:
-            if e.errno not in (22,):  # EINVAL: the sink is not splice-able; copy instead
+            if e.errno != errno.EINVAL:  # EINVAL: the sink can't be spliced to; copy instead
                 raise
     while True:
         chunk = os.read(fi, 1 << 20)

@@ -16,6 +16,13 @@ from ansible_collections.helix.zfs.plugins.module_utils._props import parse_valu
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCommandError
 
 _MISSING = re.compile(r"^cannot open '([^']+)': dataset does not exist$")
+_DATASET = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]*")  # fullmatch only: "$" lets a newline through
+TREE_TYPES = "filesystem,volume,snapshot,bookmark"
+
+
+def dataset_name_ok(name):
+    """A filesystem or volume name (pool/path): no @ or #, no empty component."""
+    return bool(name) and bool(_DATASET.fullmatch(name)) and "//" not in name and not name.endswith("/")
 
 
 def parse_source(source):
@@ -54,6 +61,14 @@ def read(cli, names, props, types="filesystem,volume", recursive=False, depth=No
     argv += ["-t", types, ",".join(props)] + list(names)
     out, missing = run_tolerating_missing(cli, argv)
     return parse_rows(out), missing
+
+
+def list_tree(cli, roots, columns, recursive):
+    """One ``zfs list -Hp`` of datasets, snapshots and bookmarks under ``roots`` (their children
+    too, with ``recursive``; else depth 1) -> (stdout, [missing roots])."""
+    argv = ["zfs", "list", "-Hp", "-t", TREE_TYPES, "-o", ",".join(columns)]
+    argv += ["-r"] if recursive else ["-d", "1"]
+    return run_tolerating_missing(cli, argv + list(roots))
 
 
 def run_tolerating_missing(cli, argv):

@@ -54,6 +54,16 @@ def common_base(src, tgt, sds, tds):
     return None, None
 
 
+def receive_argv(tds, opts):
+    """Resumable (-s), unmounted (-u), with the task's property exclusions and overrides."""
+    recv = ["zfs", "receive", "-s", "-u"]
+    for prop in opts["exclude_properties"]:
+        recv += ["-x", prop]
+    for k, v in sorted(opts["receive_properties"].items()):
+        recv += ["-o", "%s=%s" % (k, v)]
+    return recv + [tds]
+
+
 def plan_pair(src, tgt, sds, tds, opts):
     """The steps that bring ``tds`` up to ``sds``'s newest snapshot. A step is a dict:
     ``kind`` (full, incremental, rollback), ``send``/``recv`` argv, ``snapshot``, ``destroys``."""
@@ -62,12 +72,7 @@ def plan_pair(src, tgt, sds, tds, opts):
         raise PlanError("%s has no snapshot to send; take one first (helix.zfs.zfs_snapshot)" % sds)
     newest = snaps[-1]
     flags = send_flags(src, sds, opts["flags"], opts["send_decrypted"])
-    recv = ["zfs", "receive", "-s", "-u"]
-    for prop in opts["exclude_properties"]:
-        recv += ["-x", prop]
-    for k, v in sorted(opts["receive_properties"].items()):
-        recv += ["-o", "%s=%s" % (k, v)]
-    recv.append(tds)
+    recv = receive_argv(tds, opts)
     if tds not in tgt["datasets"]:
         steps = [{"kind": "full", "send": ["zfs", "send"] + flags + [snaps[0]["name"]], "recv": recv,
                   "snapshot": snaps[0]}]

@@ -159,7 +159,7 @@ def hold_commands(targets, holds, add, remove):
     return cmds
 
 
-def create_commands(names, tags, listing, recursive_roots=()):
+def create_commands(names, tags, recursive_roots=()):
     """One atomic ``zfs snapshot`` for every name (``-r root@x`` when it covers a whole tree)."""
     opts = []
     for k, v in sorted(tags.items()):

@@ -234,7 +234,6 @@ PER_DATASET = dict(
     recursive=dict(type="bool", default=False),
     destroy_dependents=dict(type="bool", default=False),
 )
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
 
 
 def _word(v):
@@ -248,8 +247,7 @@ def declared(p):
     for item in items:
         d = {k: item.get(k) for k in PER_DATASET}
         d["name"] = item.get("name")
-        if not d["name"] or not _NAME.match(d["name"]) or "@" in d["name"] or "//" in d["name"] \
-                or d["name"].endswith("/"):
+        if not _zfs_get.dataset_name_ok(d["name"]):
             raise plan.PlanError("invalid dataset name %r (pool/path, no @ or #)" % (d["name"],))
         d["properties"] = {k: _word(v) for k, v in (d["properties"] or {}).items()}
         plan.check_names(d["properties"])

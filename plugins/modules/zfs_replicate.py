@@ -208,7 +208,6 @@ verified:
 import hashlib
 import json
 import os
-import re
 import shlex
 
 from ansible.module_utils.basic import AnsibleModule
@@ -216,17 +215,14 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.helix.zfs.plugins.module_utils import _content_digest
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_replicate_plan as rplan
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import SshZfsCli, run_module
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import run_tolerating_missing
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import dataset_name_ok, list_tree
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import PlanError, parse_list
 
-_DATASET = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]*")
 SIZE_SLACK = 64 * 1024
 
 
 def listing(cli, root, recursive, allow_missing=False):
-    argv = ["zfs", "list", "-Hp", "-t", "filesystem,volume,snapshot,bookmark", "-o", ",".join(rplan.COLUMNS)]
-    argv += ["-r"] if recursive else ["-d", "1"]
-    out, missing = run_tolerating_missing(cli, argv + [root])
+    out, missing = list_tree(cli, [root], rplan.COLUMNS, recursive)
     if missing and not allow_missing:
         raise PlanError("no such dataset: %s" % root)
     return parse_list(out, rplan.COLUMNS)
@@ -246,9 +242,8 @@ class Replicator:
             return [self.src_cli._bin("zfs")] + recv[1:]
         if not self.p["buffer"]:
             return self.tgt_cli.ssh_argv(recv)
-        argv = self.tgt_cli.ssh_argv(recv)
-        argv[-1] = "mbuffer -q -s 128k -m %s | %s" % (shlex.quote(self.p["buffer"]), argv[-1])
-        return argv
+        line = "mbuffer -q -s 128k -m %s | %s" % (shlex.quote(self.p["buffer"]), self.tgt_cli.remote_command(recv))
+        return self.tgt_cli.shell_argv(line)
 
     def shown(self, argv):
         """argv as the plan shows it: ssh prefix for remote target commands."""
@@ -306,8 +301,7 @@ class Replicator:
         todo = rplan.pairs(src, p["source"], p["target"], p["recursive"])
         if any(self.resume(src, tgt, sds, tds) for sds, tds in todo) and not self.m.check_mode:
             tgt = listing(self.tgt_cli, p["target"], True, allow_missing=True)
-        opts = dict(p, flags=p["flags"])
-        plans = [(sds, tds, rplan.plan_pair(src, tgt, sds, tds, opts)) for sds, tds in todo]  # all checks first
+        plans = [(sds, tds, rplan.plan_pair(src, tgt, sds, tds, p)) for sds, tds in todo]  # all checks first
         for sds, tds, steps in plans:
             for step in steps:
                 if step["kind"] == "rollback":
@@ -355,7 +349,7 @@ class Replicator:
                 raise PlanError("cannot read the content of %s to verify it: its clone did not mount (keystatus "
                                 "%s; an encrypted target needs its key loaded for verify: content)" % (snap, keystatus))
             if remote:
-                _rc, out, _err = self.m.run_command(cli.ssh_argv(["true"])[:-1] + [_content_digest.remote_command(mnt)],
+                _rc, out, _err = self.m.run_command(cli.shell_argv(_content_digest.remote_command(mnt)),
                                                     check_rc=True)
                 return out.strip()
             return _content_digest.local_digest(mnt)
@@ -372,9 +366,8 @@ class Replicator:
     def mark(self, src, tgt, sds, tds, newest):
         """Bookmark the newest sent snapshot; move the hold to it on both sides. Planned the same
         way in check mode (holds are read, never changed, then)."""
-        todo = []
-        if self.p["bookmark"] and newest["short"] not in {b["short"] for b in src["bookmarks"].get(sds, [])}:
-            todo.append((self.src_cli, ["zfs", "bookmark", newest["name"], "%s#%s" % (sds, newest["short"])]))
+        mark = bookmark_argv(src, sds, newest, self.p["bookmark"])
+        todo = [(self.src_cli, mark)] if mark else []
         tag = self.p["hold"]
         sides = ((self.src_cli, src["snaps"][sds], newest["name"]),
                  (self.tgt_cli, tgt["snaps"].get(tds, []), "%s@%s" % (tds, newest["short"])))
@@ -431,9 +424,7 @@ class Replicator:
             self.r["changed"] = True
             entry = {"dataset": sds, "base": base["short"] if base else None, "base_guid": base["guid"] if base else None,
                      "snapshot": newest["short"], "guid": newest["guid"], "file": fname, "raw": "-w" in send}
-            mark = ["zfs", "bookmark", newest["name"], "%s#%s" % (sds, newest["short"])]
-            mark = mark if p["bookmark"] and newest["short"] not in {
-                b["short"] for b in src["bookmarks"].get(sds, [])} else None
+            mark = bookmark_argv(src, sds, newest, p["bookmark"])
             if self.m.check_mode:
                 entry["bytes"] = entry["estimated_bytes"] = self.estimate(send)
                 self.r["sent"].append(entry)
@@ -468,8 +459,7 @@ class Replicator:
                 raise PlanError("stream %s needs %s on %s first" % (e["file"], e["base"], p["target"]))
         for e in todo:
             path = os.path.join(p["restore_from"], e["file"])
-            recv = ["zfs", "receive", "-s", "-u"] + sum((["-x", x] for x in p["exclude_properties"]), []) + \
-                sum((["-o", "%s=%s" % kv] for kv in sorted(p["receive_properties"].items())), []) + [p["target"]]
+            recv = rplan.receive_argv(p["target"], p)
             self.r["commands"].append(["<", path] + recv)
             self.r["changed"] = True
             if self.m.check_mode:
@@ -480,6 +470,13 @@ class Replicator:
             self.src_cli.receive_file(path, recv)
             self.r["sent"].append({"dataset": p["target"], "snapshot": e["snapshot"], "bytes": e["size"]})
         return self.finish()
+
+
+def bookmark_argv(src, sds, newest, wanted):
+    """``zfs bookmark`` of the newest sent snapshot, unless it has one (or none is wanted)."""
+    if wanted and newest["short"] not in {b["short"] for b in src["bookmarks"].get(sds, [])}:
+        return ["zfs", "bookmark", newest["name"], "%s#%s" % (sds, newest["short"])]
+    return None
 
 
 def file_sha256(path):
@@ -509,7 +506,7 @@ def run(module, cli):
     p = module.params
     for key in ("source", "target"):
         name = p[key]
-        if name is not None and (not _DATASET.fullmatch(name) or "@" in name or "//" in name or name.endswith("/")):
+        if name is not None and not dataset_name_ok(name):
             module.fail_json(msg="invalid %s dataset name %r" % (key, name))
     modes = [k for k in ("target", "target_dir") if p[k]]
     if p["restore_from"]:

@@ -228,16 +228,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy_mod
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import run_module
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import run_tolerating_missing
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import dataset_name_ok, list_tree
 
 # Used with fullmatch() only ("$" would let a trailing newline through).
-_DATASET = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]*")
 _SHORT = re.compile(r"[A-Za-z0-9_.:-]+")
 _USER_PROP = re.compile(r"[a-z0-9_.-]*[a-z0-9_-]:[a-z0-9_.:-]+", re.IGNORECASE)
-
-
-def _dataset_ok(name):
-    return bool(_DATASET.fullmatch(name or "")) and "//" not in name and not name.endswith("/")
 
 
 def validate(p):
@@ -251,7 +246,7 @@ def validate(p):
     if p["datasets"] is not None and p["name"] is None and p["policy"] is None:
         raise plan.PlanError("datasets needs name (a snapshot name) or policy")
     for ds in p["datasets"] or []:
-        if not _dataset_ok(ds) or "@" in ds:
+        if not dataset_name_ok(ds) or "@" in ds:
             raise plan.PlanError("invalid dataset name %r (pool/path; the snapshot name goes in name)" % ds)
     if p["name"] is not None and not _SHORT.fullmatch(p["name"]):
         raise plan.PlanError("invalid snapshot name %r: the part after @, of letters, digits, _ . : -" % p["name"])
@@ -269,7 +264,7 @@ def validate(p):
             ds, at, short = full.partition("@")
             ranged = "%" in short and p["state"] == "absent"
             parts = short.split("%", 1) if ranged else [short]
-            if not at or not _dataset_ok(ds) or not all(_SHORT.fullmatch(s) for s in parts if s or not ranged) \
+            if not at or not dataset_name_ok(ds) or not all(_SHORT.fullmatch(s) for s in parts if s or not ranged) \
                     or (ranged and not any(parts)):
                 raise plan.PlanError("invalid snapshot %r: want pool/dataset@name%s"
                                      % (full, " (or @first%last)" if p["state"] == "absent" else ""))
@@ -303,9 +298,7 @@ def run(module, cli):
         tags = dict(p["properties"])
         owner = p["owner"] or None
         cols = plan.columns(tags, written=p["state"] == "rolled_back")
-        argv = ["zfs", "list", "-Hp", "-t", "filesystem,volume,snapshot,bookmark", "-o", ",".join(cols)]
-        argv += ["-r"] if p["recursive"] else ["-d", "1"]
-        out, missing = run_tolerating_missing(cli, argv + roots)
+        out, missing = list_tree(cli, roots, cols, p["recursive"])
         if missing:
             raise plan.PlanError("no such dataset: %s. Nothing was changed." % ", ".join(sorted(missing)))
         listing = plan.parse_list(out, cols)
@@ -315,7 +308,7 @@ def run(module, cli):
             due, doomed = plan.schedule(listing, datasets, pol, now, p["prefix"], owner, p["create"], p["prune"])
             for cls in sorted(due):
                 owned = dict(tags, **({plan.OWNER_PROP: owner} if owner else {}))
-                cmds += plan.create_commands(due[cls], owned, listing)
+                cmds += plan.create_commands(due[cls], owned)
                 created += due[cls]
             cmds += plan.destroy_commands(doomed)
             destroyed = [s["name"] for s in doomed]
@@ -327,7 +320,7 @@ def run(module, cli):
                 existing = [t for t in targets if plan.find(listing, t) is not None]
                 created = [t for t in targets if t not in existing]
                 whole = p["recursive"] and not existing
-                cmds += plan.create_commands(created, tags, listing, recursive_roots=[
+                cmds += plan.create_commands(created, tags, recursive_roots=[
                     "%s@%s" % (r, p["name"]) for r in roots
                     if not any(r.startswith(o + "/") for o in roots)] if whole else ())
                 cmds += plan.tag_commands(existing, tags, listing)

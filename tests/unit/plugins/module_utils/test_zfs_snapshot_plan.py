@@ -263,13 +263,13 @@ def test_hold_commands():
 
 def test_create_commands():
     tags = {"b:x": "1", "a:y": "two words"}
-    assert plan.create_commands(["tp/a@s", "tp/b@s"], tags, {}) == \
+    assert plan.create_commands(["tp/a@s", "tp/b@s"], tags) == \
         [["zfs", "snapshot", "-o", "a:y=two words", "-o", "b:x=1", "tp/a@s", "tp/b@s"]]
-    assert plan.create_commands(["tp/a@s"], {}, {}) == [["zfs", "snapshot", "tp/a@s"]]
-    assert plan.create_commands(["tp@s", "tp/a@s", "tp/a/b@s"], tags, {}, recursive_roots=["tp@s"]) == \
+    assert plan.create_commands(["tp/a@s"], {}) == [["zfs", "snapshot", "tp/a@s"]]
+    assert plan.create_commands(["tp@s", "tp/a@s", "tp/a/b@s"], tags, recursive_roots=["tp@s"]) == \
         [["zfs", "snapshot", "-r", "-o", "a:y=two words", "-o", "b:x=1", "tp@s"]]
-    assert plan.create_commands([], tags, {}) == []
-    assert plan.create_commands([], tags, {}, recursive_roots=["tp@s"]) == []
+    assert plan.create_commands([], tags) == []
+    assert plan.create_commands([], tags, recursive_roots=["tp@s"]) == []
 
 
 # ---------------------------------------------------------------------------- rollback
