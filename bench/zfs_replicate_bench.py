@@ -6,6 +6,7 @@ incremental no-op over a 200-dataset tree. See bench/guest/test_bench_zfs_replic
 """
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -32,16 +33,21 @@ def main():
         f.write("Measured by `bench/zfs_replicate_bench.py` on %s, lab1 -> lab2 over ssh (QEMU/TCG guests on one "
                 "2-core machine: absolute speeds are the lab's, the ratios are the point).\n\n"
                 % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
-        f.write("## %d MiB of incompressible data, full send\n\n" % g["mib"])
-        f.write("| | wall (s) | MiB/s | ratio to the bare pipe | zfs processes | ssh processes |\n"
-                "|---|---|---|---|---|---|\n")
+        f.write("## %d MiB of incompressible data, full send: %d interleaved rounds, medians\n\n"
+                % (g["mib"], g["rounds"]))
+        f.write("| | wall (s) | MiB/s | ratio to the bare pipe | every run's MiB/s | zfs processes | ssh processes |\n"
+                "|---|---|---|---|---|---|---|\n")
+        med = {k: statistics.median(x["mib_per_s"] for x in g[k]) for k in ("bare", "helix", "syncoid")}
         for key, label in (("bare", "bare `zfs send -L -e -c | ssh zfs receive -u`"),
                            ("helix", "helix.zfs.zfs_replicate (defaults; with listing, verification, bookmark)"),
                            ("syncoid", "syncoid `--no-sync-snap` (its defaults)")):
-            x = g[key]
-            ratio = x["mib_per_s"] / g["bare"]["mib_per_s"]
-            row = (label, x["seconds"], x["mib_per_s"], ratio, x["zfs"], x["ssh"])
-            f.write("| %s | %.1f | %.1f | %.2fx | %d | %d |\n" % row)
+            xs = g[key]
+            row = (label, statistics.median(x["seconds"] for x in xs), med[key], med[key] / med["bare"],
+                   ", ".join("%.2f" % x["mib_per_s"] for x in xs), xs[0]["zfs"], xs[0]["ssh"])
+            f.write("| %s | %.1f | %.2f | %.2fx | %s | %d | %d |\n" % row)
+        stream = statistics.median(x["stream_bytes"] / 1048576 / x["stream_seconds"] for x in g["helix"])
+        f.write("\nhelix's own report of the stream alone (bytes / seconds, without its listing, "
+                "verification and bookmark): median %.2f MiB/s, %.2fx the bare pipe.\n" % (stream, stream / med["bare"]))
         f.write("\nGoal: at least 0.95x the bare pipe's throughput, and at least syncoid's.\n\n")
         if "helix_noop" not in g:
             f.write("The incremental no-op over %d datasets did not complete in this run.\n" % g["tree"])

@@ -12,6 +12,7 @@ from harness import run_module
 
 GIB = int(os.environ.get("HELIX_BENCH_MIB", "1024"))
 TREE = int(os.environ.get("HELIX_BENCH_TREE", "200"))
+ROUNDS = int(os.environ.get("HELIX_BENCH_ROUNDS", "3"))
 PEER = "lab2"
 DISKS = "/dev/disk/by-id/virtio-helix-d3 /dev/disk/by-id/virtio-helix-d4"
 LOG = "/tmp/helix-bench-exec.log"
@@ -56,29 +57,40 @@ def run(cmd):
     return lambda: subprocess.run(cmd, shell=True, check=True, capture_output=True)
 
 
-def helix(args):
+def helix(args, into=None):
     def go():
         r = run_module("zfs_replicate", args)
         assert "failed" not in r, r.get("msg")
+        if into is not None:
+            into.update(stream_seconds=r["seconds"], stream_bytes=r["bytes"])
     return go
 
 
 def test_bench_replicate():
-    out = {"mib": GIB, "tree": TREE}
+    out = {"mib": GIB, "tree": TREE, "rounds": ROUNDS}
     sh("zfs create brx/big && head -c %dM /dev/urandom > /brx/big/blob && zpool sync && zfs snapshot brx/big@s1" % GIB)
     stream = int(sh("zfs send -nvP -L -e -c brx/big@s1 2>&1 | awk '$1==\"size\"{print $2}'").strip() or 0)
     out["stream_bytes"] = stream
-    # The same stream flags for all three (syncoid picks its own: see the results).
-    for label, fn, target in (
-            ("bare", run("zfs send -L -e -c brx/big@s1 | ssh %s zfs receive -u brx/bare" % PEER), "brx/bare"),
-            ("helix", helix({"source": "brx/big", "target": "brx/helix", "target_host": PEER}), "brx/helix"),
-            ("syncoid", run("syncoid --no-sync-snap --no-privilege-elevation brx/big root@%s:brx/syncoid" % PEER),
-             "brx/syncoid")):
-        out[label] = counted(fn)
-        out[label]["mib_per_s"] = round(GIB / out[label]["seconds"], 1)
-        got = sh("ssh %s zfs get -Hp -o value guid %s@s1" % (PEER, target)).strip()
-        assert got == sh("zfs get -Hp -o value guid brx/big@s1").strip(), label
-        sh("ssh %s zfs destroy -r %s" % (PEER, target))
+    # The same stream flags for bare and helix (syncoid picks its own: see the results). The
+    # three run in turn, ROUNDS times, each round in a rotated order, so the machine's drifts
+    # spread over all three; the report takes medians.
+    tools = [
+        ("bare", lambda extra: run("zfs send -L -e -c brx/big@s1 | ssh %s zfs receive -u brx/bare" % PEER), "brx/bare"),
+        ("helix", lambda extra: helix({"source": "brx/big", "target": "brx/helix", "target_host": PEER}, extra),
+         "brx/helix"),
+        ("syncoid", lambda extra: run("syncoid --no-sync-snap --no-privilege-elevation brx/big root@%s:brx/syncoid"
+                                      % PEER), "brx/syncoid")]
+    for label, _fn, _t in tools:
+        out[label] = []
+    for k in range(ROUNDS):
+        for label, fn, target in tools[k % 3:] + tools[:k % 3]:
+            extra = {}
+            x = counted(fn(extra))
+            x.update(extra, mib_per_s=round(GIB / x["seconds"], 2))
+            out[label].append(x)
+            got = sh("ssh %s zfs get -Hp -o value guid %s@s1" % (PEER, target)).strip()
+            assert got == sh("zfs get -Hp -o value guid brx/big@s1").strip(), label
+            sh("ssh %s zfs destroy -r %s" % (PEER, target))
     sh("zfs destroy -r brx/big")
     print("\nBENCH_JSON_PART=" + json.dumps(out), flush=True)
 

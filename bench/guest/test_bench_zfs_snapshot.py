@@ -24,8 +24,9 @@ PER_DS = int(os.environ.get("HELIX_BENCH_PER_DATASET", "100"))
 SANOID_DS = int(os.environ.get("HELIX_BENCH_SANOID_DATASETS", "10"))
 KEEP = 24
 LOG = "/tmp/helix-bench-exec.log"
-SANOID_TEMPLATE = """[template_bench]
-  frequently = %d
+# Settings go in the dataset's own section: with use_template, sanoid 2.1.0's recursive = yes
+# passed nothing on to the children and took no snapshot at all.
+SANOID_SECTION = """  frequently = %d
   frequent_period = 15
   hourly = 0
   daily = 0
@@ -63,15 +64,16 @@ def counted(fn):
         procs = [line.split() for line in f]
     return out, {"seconds": round(dt, 2), "processes": len(procs),
                  "zfs_destroy": sum(1 for p in procs if p[1:] == ["destroy"]),
-                 "zfs_snapshot": sum(1 for p in procs if p[1:] == ["snapshot"])}
+                 "zfs_snapshot": sum(1 for p in procs if p[1:] == ["snapshot"]),
+                 "zfs_program": sum(1 for p in procs if p[1:] == ["program"])}
 
 
 def sanoid(section, recursive, keep, snap, prune, args):
     conf = "/tmp/sanoid-%s" % section.replace("/", "-")
     os.makedirs(conf, exist_ok=True)
     with open(conf + "/sanoid.conf", "w") as f:
-        f.write("[%s]\n  use_template = bench\n  recursive = %s\n\n" % (section, recursive))
-        f.write(SANOID_TEMPLATE % (keep, "yes" if snap else "no", "yes" if prune else "no"))
+        f.write("[%s]\n  recursive = %s\n" % (section, recursive))
+        f.write(SANOID_SECTION % (keep, "yes" if snap else "no", "yes" if prune else "no"))
     subprocess.run("cp /usr/share/sanoid/sanoid.defaults.conf %s/" % conf, shell=True, check=True)
     return lambda: subprocess.run(["sanoid", "--configdir", conf, "--force-update"] + args,
                                   check=True, capture_output=True, text=True)

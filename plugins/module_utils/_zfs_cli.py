@@ -11,6 +11,7 @@ Secrets (encryption keys) travel on stdin via ``data``, never in argv.
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -20,6 +21,9 @@ import tempfile
 import time
 
 _C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
+# 1 MiB pipes (Linux's default pipe-max-size) let the relay move a megabyte per wake-up
+# instead of 64 KiB: fewer context switches on a CPU-bound send.
+_PIPE_SIZE = 1 << 20
 
 
 class ZfsCommandError(Exception):
@@ -70,9 +74,9 @@ class ZfsCli:
     def failure(self, argv, rc, text):
         return error_message(argv, rc, text)
 
-    def json(self, argv):
+    def json(self, argv, data=None):
         """Run a ``-j`` command (OpenZFS 2.3+) and return the decoded document."""
-        _rc, out, err = self.run(argv)
+        _rc, out, err = self.run(argv, data=data)
         try:
             return json.loads(out)
         except ValueError as e:
@@ -97,6 +101,8 @@ class ZfsCli:
                 p2 = subprocess.Popen(sink_argv, stdin=subprocess.PIPE, stdout=e2, stderr=e2, env=env)
                 sink = p2.stdin
             total = 0
+            for f in (p1.stdout, sink):
+                _grow_pipe(f)
             try:
                 total = _relay(p1.stdout, sink, h)
             except (BrokenPipeError, OSError):
@@ -162,6 +168,13 @@ class SshZfsCli(ZfsCli):
 def _read(f):
     f.seek(0)
     return f.read().decode("utf-8", "replace")
+
+
+def _grow_pipe(f):
+    try:
+        fcntl.fcntl(f.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_SIZE)
+    except OSError:  # not a pipe, or over the limit for this user: the default size works too
+        pass
 
 
 def _relay(src, dst, h=None):

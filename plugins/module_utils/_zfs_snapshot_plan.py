@@ -15,6 +15,26 @@ OWNER_PROP = "helix:owner"
 _BASE = ("name", "type", "guid", "createtxg", "userrefs", "clones", "written")
 # Linux caps one argv string at 128 KiB (MAX_ARG_STRLEN); a comma list stays well under it.
 ARG_LIMIT = 100000
+# A channel program takes one argument per snapshot; all of them share the 2 MiB ARG_MAX.
+PROGRAM_ARG_LIMIT = 1 << 19
+# One channel program destroys many snapshots in one transaction (one txg, one process). It
+# checks every name before any goes, so either all are destroyed or none is.
+DESTROY_PROGRAM = """-- helix.zfs: destroy the snapshots named in argv, all or none
+local names = (...)["argv"]
+local failed = {}
+local ok = true
+for _, n in ipairs(names) do
+  local err = zfs.check.destroy(n)
+  if err ~= 0 then failed[n] = err; ok = false end
+end
+if ok then
+  for _, n in ipairs(names) do
+    local err = zfs.sync.destroy(n)
+    if err ~= 0 then failed[n] = err end
+  end
+end
+return {failed = failed, destroyed = ok}
+"""
 
 
 class PlanError(Exception):
@@ -68,14 +88,14 @@ def scope(listing, roots, recursive):
     return out
 
 
-def chunks(head, names, joiner=None, base=0):
-    """``head + names`` split so no call grows past ARG_LIMIT; with ``joiner`` (names joined
+def chunks(head, names, joiner=None, base=0, limit=ARG_LIMIT):
+    """``head + names`` split so no call grows past ``limit``; with ``joiner`` (names joined
     into one argument, ``base`` the length of what precedes them in it), no joined argument."""
     out, cur = [], []
     start = base if joiner else sum(len(h) + 1 for h in head)
     size = start
     for n in names:
-        if cur and size + len(n) + 1 > ARG_LIMIT:
+        if cur and size + len(n) + 1 > limit:
             out.append(cur)
             cur, size = [], start
         cur.append(n)
@@ -87,8 +107,17 @@ def chunks(head, names, joiner=None, base=0):
     return [head + [joiner(c)] for c in out]
 
 
-def destroy_commands(snaps):
-    """One ``zfs destroy ds@a,b,c`` per dataset (split past ARG_LIMIT), in the given order."""
+def destroy_commands(snaps, program=False):
+    """One ``zfs destroy ds@a,b,c`` per dataset (split past ARG_LIMIT), in the given order; with
+    ``program``, one DESTROY_PROGRAM per pool (split past PROGRAM_ARG_LIMIT), fed on stdin."""
+    if program:
+        by_pool = {}
+        for s in snaps:
+            by_pool.setdefault(s["dataset"].split("/", 1)[0], []).append(s["name"])
+        cmds = []
+        for pool, names in by_pool.items():
+            cmds += chunks(["zfs", "program", "-j", pool, "/dev/stdin", "--"], names, limit=PROGRAM_ARG_LIMIT)
+        return cmds
     by_ds = {}
     for s in snaps:
         by_ds.setdefault(s["dataset"], []).append(s["short"])
@@ -97,6 +126,12 @@ def destroy_commands(snaps):
         cmds += chunks(["zfs", "destroy"], shorts, joiner=lambda c, ds=ds: "%s@%s" % (ds, ",".join(c)),
                        base=len(ds) + 1)
     return cmds
+
+
+def program_failures(doc):
+    """DESTROY_PROGRAM's ``zfs program -j`` output -> ({snapshot: errno}, whether any went)."""
+    ret = (doc or {}).get("return") or {}
+    return {k: int(v) for k, v in (ret.get("failed") or {}).items()}, bool(ret.get("destroyed"))
 
 
 def check_destroyable(snaps, why):

@@ -16,9 +16,10 @@ description:
   - Places and releases holds (C(zfs hold)/C(zfs release)).
   - Rolls a dataset back to a snapshot. When newer snapshots exist it refuses, unless
     O(destroy_newer=true); the result (and check mode) lists exactly what goes.
-  - Destroys named snapshots and ranges (C(ds@a%b)), batched as C(zfs destroy ds@a,b,c), split
-    when the argument gets long. Held snapshots and snapshots with clones are refused, before
-    anything runs.
+  - Destroys named snapshots and ranges (C(ds@a%b)) in batches. By default one ZFS channel
+    program per pool destroys them all in one transaction, all or none; O(destroy_with=destroy)
+    runs C(zfs destroy ds@a,b,c) instead. Held snapshots and snapshots with clones are refused,
+    before anything runs.
   - With O(policy), enforces a schedule. Each class (or the keep-grid) gets a snapshot when none
     of its own is newer than its period. Snapshots the policy no longer keeps are destroyed.
     Names are C(<prefix><YYYYmmddTHHMMSSZ>_<class>), in UTC.
@@ -127,6 +128,18 @@ options:
       - The time to plan at, in UTC (C(2026-11-22T05:15:00Z)) or epoch seconds. It defaults to
         the node's clock. Set it to replay or preview a schedule.
     type: str
+  destroy_with:
+    description:
+      - How snapshots are destroyed, for O(state=absent) and for pruning.
+      - V(program) runs one ZFS channel program per pool, C(zfs program -j POOL /dev/stdin --
+        SNAPSHOT...), with a short Lua script on stdin that checks every snapshot and then
+        destroys them all in one transaction. Either all go or none does, and for many snapshots
+        it is the fastest way. Channel programs need root.
+      - V(destroy) runs C(zfs destroy ds@a,b,c), one per dataset (split when the argument gets
+        long), for a user with delegated (C(zfs allow)) rights.
+    type: str
+    choices: [program, destroy]
+    default: program
   destroy_newer:
     description:
       - Let O(state=rolled_back) destroy the snapshots and bookmarks newer than the target
@@ -220,6 +233,7 @@ diff:
   type: dict
 """
 
+import os
 import re
 import time
 
@@ -227,7 +241,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy_mod
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import run_module
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCommandError, run_module
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import dataset_name_ok, list_tree
 
 # Used with fullmatch() only ("$" would let a trailing newline through).
@@ -290,6 +304,15 @@ def read_holds(cli, names):
     return holds
 
 
+def run_destroy_program(cli, argv):
+    failed, went = plan.program_failures(cli.json(argv, data=plan.DESTROY_PROGRAM))
+    if failed:
+        why = "; ".join("%s: %s" % (n, os.strerror(e)) for n, e in sorted(failed.items())[:20])
+        raise ZfsCommandError("zfs program: cannot destroy %d snapshot(s) (%s). %s" % (
+            len(failed), why, "Others in this batch were destroyed." if went else "Nothing was destroyed."),
+            cmd=argv, rc=0)
+
+
 def run(module, cli):
     p = module.params
     p["properties"] = {k: "on" if v is True else "off" if v is False else str(v) for k, v in p["properties"].items()}
@@ -310,7 +333,7 @@ def run(module, cli):
                 owned = dict(tags, **({plan.OWNER_PROP: owner} if owner else {}))
                 cmds += plan.create_commands(due[cls], owned)
                 created += due[cls]
-            cmds += plan.destroy_commands(doomed)
+            cmds += plan.destroy_commands(doomed, program=p["destroy_with"] == "program")
             destroyed = [s["name"] for s in doomed]
             targets = []
         else:
@@ -338,7 +361,7 @@ def run(module, cli):
                 uniq = {s["name"]: s for s in gone}
                 gone = sorted(uniq.values(), key=lambda s: (s["dataset"], s["txg"]))
                 plan.check_destroyable(gone, "")
-                cmds += plan.destroy_commands(gone)
+                cmds += plan.destroy_commands(gone, program=p["destroy_with"] == "program")
                 destroyed = [s["name"] for s in gone]
             else:
                 for ds in datasets:
@@ -350,7 +373,10 @@ def run(module, cli):
         module.fail_json(msg=str(e))
     if cmds and not module.check_mode:
         for argv in cmds:
-            cli.run(argv)
+            if argv[1] == "program":
+                run_destroy_program(cli, argv)
+            else:
+                cli.run(argv)
     result = {"changed": bool(cmds), "commands": cmds, "created": created, "destroyed": destroyed}
     if pol is None:
         gone = set(destroyed)
@@ -406,6 +432,7 @@ def main():
             prune=dict(type="bool", default=True),
             now=dict(type="str"),
             destroy_newer=dict(type="bool", default=False),
+            destroy_with=dict(type="str", choices=["program", "destroy"], default="program"),
         ),
         supports_check_mode=True,
         required_one_of=[("datasets", "snapshots")],

@@ -189,6 +189,27 @@ def test_destroy_commands_joined_argument_stays_within_the_limit():
     assert max(len(argv[2]) for argv in plan.destroy_commands(MANY)) <= ARG_LIMIT
 
 
+def test_destroy_program_one_call_per_pool_names_in_order():
+    gone = [item(n) for n in ("tp/a@x", "op/b@y", "tp/a/c@z", "tp@w")]
+    head = ["zfs", "program", "-j"]
+    assert plan.destroy_commands(gone, program=True) == [
+        head + ["tp", "/dev/stdin", "--", "tp/a@x", "tp/a/c@z", "tp@w"], head + ["op", "/dev/stdin", "--", "op/b@y"]]
+    assert plan.destroy_commands([], program=True) == []
+
+
+def test_destroy_program_split_keeps_every_name_once_within_the_limit():
+    cmds = plan.destroy_commands(MANY, program=True)
+    assert len(cmds) > 1 and all(c[:6] == ["zfs", "program", "-j", "tp", "/dev/stdin", "--"] for c in cmds)
+    assert [n for c in cmds for n in c[6:]] == names(MANY)
+    assert max(sum(len(a) + 1 for a in c) for c in cmds) <= plan.PROGRAM_ARG_LIMIT
+
+
+def test_program_failures():
+    assert plan.program_failures({"return": {"failed": {}, "destroyed": True}}) == ({}, True)
+    assert plan.program_failures({"return": {"failed": {"tp/a@x": 16}, "destroyed": False}}) == ({"tp/a@x": 16}, False)
+    assert plan.program_failures({}) == ({}, False)
+
+
 # ---------------------------------------------------------------------------- check_destroyable
 
 def test_check_destroyable():
