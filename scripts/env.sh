@@ -22,3 +22,8 @@ helix_link_collection() {
   mkdir -p "$_coll_root/ansible_collections/helix"
   ln -sfn "$HELIX_REPO" "$_coll_root/ansible_collections/helix/zfs"
 }
+# The lab's Vault (scripts/vault.sh): an OpenBao dev server on loopback, lab-only token.
+export HELIX_VAULT_PORT=${HELIX_VAULT_PORT:-18200}
+export VAULT_ADDR=${VAULT_ADDR:-http://127.0.0.1:$HELIX_VAULT_PORT}
+export VAULT_TOKEN=${VAULT_TOKEN:-helix-lab-root}
+export BAO_ADDR=$VAULT_ADDR BAO_TOKEN=$VAULT_TOKEN

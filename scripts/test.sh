@@ -65,6 +65,7 @@ if want lab || want guest || want targets || want site || want molecule; then
   # (not `status | grep -q`: under pipefail grep's early exit can fail the pipeline)
   case "$(bash lab/helix-lab status)" in *running*) ;; *) started_lab=1 ;; esac
   stage lab bash lab/helix-lab up -n "${HELIX_LAB_HOSTS:-2}"
+  stage vault bash scripts/vault.sh up
 fi
 # Molecule scenarios share the booted lab rather than boot their own (~45 s each).
 export HELIX_LAB_SHARED=1

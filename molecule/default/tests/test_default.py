@@ -28,3 +28,45 @@ def test_site_pool_properties(host):
     fs = host.check_output("zfs get -Hp -o value compression,atime,xattr,acltype labpool").split()
     # xattr=sa reads back as "on": on Linux with OpenZFS >= 2.2 they are the same setting.
     assert fs == ["lz4", "off", "on", "posix"]
+
+
+def _param(host, name):
+    return host.file("/sys/module/zfs/parameters/" + name).content_string.strip()
+
+
+def test_arc_live_values(host):
+    """arc_tuning: a quarter of RAM (inventories/lab), live in the module and in the ARC itself."""
+    mem = int(host.check_output("awk '/^MemTotal:/{print $2}' /proc/meminfo")) * 1024
+    want = int(mem * 25 / 100)
+    assert int(_param(host, "zfs_arc_max")) == want
+    assert int(_param(host, "zfs_arc_min")) == 64 << 20
+    arc = dict(line.split()[::2] for line in host.check_output("cat /proc/spl/kstat/zfs/arcstats").splitlines()[2:])
+    assert (int(arc["c_max"]), int(arc["c_min"])) == (want, 64 << 20)
+    assert (_param(host, "l2arc_write_max"), _param(host, "l2arc_noprefetch")) == (str(16 << 20), "1")
+    assert _param(host, "zfs_vdev_async_write_max_active") == "8"
+    conf = host.file("/etc/modprobe.d/zfs.conf")
+    assert conf.mode == 0o644
+    assert "options zfs zfs_arc_max=%d\n" % want in conf.content_string
+    assert "options zfs l2arc_noprefetch=1\n" in conf.content_string
+
+
+def test_reservation(host):
+    """reservation: labpool/reserved holds 10% of the pool's usable space and is never mounted."""
+    got = dict(line.split("\t") for line in host.check_output(
+        "zfs get -Hp -o property,value refreservation,canmount,mounted,mountpoint labpool/reserved").splitlines())
+    used, avail = map(int, host.check_output("zfs get -Hp -o value used,available labpool").split())
+    want = (used + avail) * 10 / 100
+    assert abs(int(got["refreservation"]) - want) <= want / 100  # the role's tolerance: see its preflight
+    assert (got["canmount"], got["mounted"], got["mountpoint"]) == ("off", "no", "none")
+
+
+def test_tenants_and_quotas(host):
+    """Tenants declared once in group_vars/all.yml; lab1 carries both."""
+    rows = [line.split("\t") for line in host.check_output(
+        "zfs list -Hp -o name,quota,refquota,recordsize -r labpool/tenants").splitlines()]
+    got = {r[0]: r[1:] for r in rows}
+    assert got["labpool/tenants/acme"][0] == str(256 << 20)
+    assert got["labpool/tenants/acme/db"][0::2] == [str(128 << 20), str(16 << 10)]
+    assert got["labpool/tenants/globex/files"][1] == str(64 << 20)
+    assert sorted(got) == ["labpool/tenants", "labpool/tenants/acme", "labpool/tenants/acme/db",
+                           "labpool/tenants/acme/logs", "labpool/tenants/globex", "labpool/tenants/globex/files"]

@@ -27,29 +27,30 @@ def sh(cmd, check=True):
     return r.stdout
 
 
-def converge(module, args, host_state, diff=True):
+def converge(module, args, host_state, diff=True, plan="commands"):
     """The 4-step pattern: check, apply, apply again, check again.
 
     ``host_state()`` reads the state from the host itself; check mode must leave it untouched,
-    the apply must change it, and the two later runs must report no change and no commands.
+    the apply must change it, and the two later runs must report no change and an empty plan
+    (the result key ``plan``: the commands, or what a module that runs no zfs command returns).
     Returns (check result, apply result)."""
     before = host_state()
     check = run_module(module, args, check=True, diff=diff)
     assert "failed" not in check, check.get("msg", check)
-    assert check["changed"] is True and check["commands"], check
+    assert check["changed"] is True and check[plan], check
     assert host_state() == before, "check mode changed the host"
     applied = run_module(module, args, diff=diff)
     assert "failed" not in applied, applied.get("msg", applied)
     assert applied["changed"] is True
-    assert applied["commands"] == check["commands"], "check and apply planned differently"
+    assert applied[plan] == check[plan], "check and apply planned differently"
     if diff:  # modules without diff support pass diff=False
         assert applied["diff"]["before"] != applied["diff"]["after"]
     assert host_state() != before, "the apply changed nothing on the host"
     again = run_module(module, args)
     assert "failed" not in again, again
-    assert (again["changed"], again["commands"]) == (False, []), again["commands"]
+    assert (again["changed"], again[plan]) == (False, []), again[plan]
     check2 = run_module(module, args, check=True)
-    assert (check2["changed"], check2["commands"]) == (False, []), check2["commands"]
+    assert (check2["changed"], check2[plan]) == (False, []), check2[plan]
     return check, applied
 
 

@@ -2,6 +2,7 @@
 on real pools on both: check / apply / apply again / check again, state read on both hosts."""
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ HEXKEY = "a1b2" * 16
 
 
 def peer(cmd, check=True):
-    return sh("ssh %s %s" % (PEER, subprocess.list2cmdline([cmd])), check=check)
+    return sh("ssh %s %s" % (PEER, shlex.quote(cmd)), check=check)  # POSIX quoting: $ stays remote
 
 
 @pytest.fixture
@@ -104,19 +105,38 @@ def test_encrypted_source_goes_raw_and_the_target_holds_no_key(pools):
     assert r["changed"] is False and len(r["verified"][0]["sha256"]) == 64
 
 
-def _interrupted_replicate(args):
-    """Run the module in another process, kill the receive on the target mid-stream (once it
-    runs), and return that run's result."""
+# On the target: wait for the receive, let it read ``after`` bytes, then kill it. It runs there,
+# in one ssh session, so no round trip slows the kill down.
+_KILLER = """for i in $(seq 1 2400); do
+  pid=$(pgrep -f '[r]eceive -s -u' | head -1)
+  if [ -n "$pid" ] && [ "$(awk '/^rchar:/{print $2}' /proc/$pid/io 2>/dev/null || echo 0)" -ge %d ]; then
+    pkill -9 -f '[r]eceive -s -u'; exit 0
+  fi
+  sleep 0.05
+done
+exit 1"""
+
+
+def _interrupted_replicate(args, after=8 << 20):
+    """Run the module in another process, kill the receive on the target mid-stream, and return
+    that run's result. The target syncs a txg every second (see ``fast_txgs``), so by the time
+    the receive has read ``after`` bytes its progress is on disk and a resume token exists."""
+    killer = subprocess.Popen(["ssh", PEER, _KILLER % after], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc = _background_replicate(args)
-    for _poll in range(600):
-        if peer("pgrep -f '[r]eceive -s -u' || true").strip() or proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    time.sleep(0.5)
-    peer("pkill -9 -f '[r]eceive -s -u' || true")
     out, err = proc.communicate(timeout=600)
+    killer.communicate(timeout=120)
     assert out.strip(), "the background run printed nothing: %s" % err[-2000:]
     return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def fast_txgs():
+    """A resume token records synced progress only; in a long send txgs sync along the way. The
+    tests' sends are short, so the target syncs every second instead of every 5."""
+    old = peer("cat /sys/module/zfs/parameters/zfs_txg_timeout").strip()
+    peer("echo 1 > /sys/module/zfs/parameters/zfs_txg_timeout")
+    yield
+    peer("echo %s > /sys/module/zfs/parameters/zfs_txg_timeout" % old)
 
 
 def _background_replicate(args):
@@ -126,7 +146,7 @@ def _background_replicate(args):
                             stderr=subprocess.PIPE, text=True, cwd=os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_interrupted_sends_resume_from_the_token(pools):
+def test_interrupted_sends_resume_from_the_token(pools, fast_txgs):
     sh("zfs create -o compression=off htsrc/big")
     args = {"source": "htsrc/big", "target": "htdst/big", "target_host": PEER, "verify": "content",
             "flags": ["large_blocks", "embedded"]}
@@ -148,7 +168,7 @@ def test_interrupted_sends_resume_from_the_token(pools):
     assert resumed == 10
 
 
-def test_a_stale_token_is_aborted_and_the_send_starts_over(pools):
+def test_a_stale_token_is_aborted_and_the_send_starts_over(pools, fast_txgs):
     sh("zfs create -o compression=off htsrc/st")
     fill("/htsrc/st", 40, 1)
     sh("zfs snapshot htsrc/st@a")
