@@ -176,7 +176,9 @@ def wait_ready(idx, key, deadline):
 
 def write_inventory(n, key):
     os.makedirs(os.path.dirname(INVENTORY), exist_ok=True)
-    cp = os.path.join(CACHE, "run", "cm-%%h-%%p")
+    # One master connection per host: ssh expands %p to the port. (Written "%%p" this once was
+    # a literal "%p" to ssh, so every lab host shared lab1's connection.)
+    cp = os.path.join(CACHE, "run", "cm-%h-%p")
     lines = ["# Written by lab/helix-lab up; not tracked by git.", "all:", "  children:",
              "    lab:", "      hosts:"]
     for i in range(1, n + 1):

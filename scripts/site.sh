@@ -10,7 +10,6 @@ bash "$HELIX_REPO/lab/helix-lab" up -n "${HELIX_LAB_HOSTS:-2}"
 # The tenants' encryption keys live in the lab's Vault (an OpenBao dev server on loopback).
 bash "$HELIX_REPO/scripts/vault.sh" up
 cd "$HELIX_REPO"
-# One node at a time by default: the lab's TCG guests share 2 cores, and with both guests
-# partitioning fresh disks at once, zpool create has failed with EBUSY on the new -part1
-# (see the closing note of issue 3); one at a time it has not. HELIX_SITE_FORKS overrides.
-exec ansible-playbook -i inventories/lab --forks "${HELIX_SITE_FORKS:-1}" playbooks/site.yml "$@"
+# Nodes build in parallel. (Runs before 2026-11-22 used --forks 1 against "EBUSY on the new
+# -part1": the cause was that every lab host's connection went to lab1, fixed in helix_lab.py.)
+exec ansible-playbook -i inventories/lab --forks "${HELIX_SITE_FORKS:-5}" playbooks/site.yml "$@"
