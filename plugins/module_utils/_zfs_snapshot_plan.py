@@ -249,3 +249,13 @@ def schedule(listing, datasets, pol, now, prefix, owner, do_create, do_prune):
             gone = set(policy_mod.prune(owned, pol, now))
             destroy += [s for s in owned if s["name"] in gone]
     return create, destroy
+
+
+def policy_commands(listing, datasets, pol, now, prefix, owner, tags, do_create, do_prune, program):
+    """A schedule's whole plan: (commands, created names, snapshots to destroy)."""
+    due, doomed = schedule(listing, datasets, pol, now, prefix, owner, do_create, do_prune)
+    cmds, created = [], []
+    for cls in sorted(due):
+        cmds += create_commands(due[cls], dict(tags, **({OWNER_PROP: owner} if owner else {})))
+        created += due[cls]
+    return cmds + destroy_commands(doomed, program=program), created, doomed

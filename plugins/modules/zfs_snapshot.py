@@ -233,7 +233,6 @@ diff:
   type: dict
 """
 
-import os
 import re
 import time
 
@@ -241,7 +240,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy_mod
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCommandError, run_module
+from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_run as srun
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import run_module
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import dataset_name_ok, list_tree
 
 # Used with fullmatch() only ("$" would let a trailing newline through).
@@ -304,15 +304,6 @@ def read_holds(cli, names):
     return holds
 
 
-def run_destroy_program(cli, argv):
-    failed, went = plan.program_failures(cli.json(argv, data=plan.DESTROY_PROGRAM))
-    if failed:
-        why = "; ".join("%s: %s" % (n, os.strerror(e)) for n, e in sorted(failed.items())[:20])
-        raise ZfsCommandError("zfs program: cannot destroy %d snapshot(s) (%s). %s" % (
-            len(failed), why, "Others in this batch were destroyed." if went else "Nothing was destroyed."),
-            cmd=argv, rc=0)
-
-
 def run(module, cli):
     p = module.params
     p["properties"] = {k: "on" if v is True else "off" if v is False else str(v) for k, v in p["properties"].items()}
@@ -328,12 +319,8 @@ def run(module, cli):
         datasets = plan.scope(listing, roots, p["recursive"])
         cmds, created, destroyed, holds, rolled = [], [], [], {}, []
         if pol is not None:
-            due, doomed = plan.schedule(listing, datasets, pol, now, p["prefix"], owner, p["create"], p["prune"])
-            for cls in sorted(due):
-                owned = dict(tags, **({plan.OWNER_PROP: owner} if owner else {}))
-                cmds += plan.create_commands(due[cls], owned)
-                created += due[cls]
-            cmds += plan.destroy_commands(doomed, program=p["destroy_with"] == "program")
+            cmds, created, doomed = plan.policy_commands(listing, datasets, pol, now, p["prefix"], owner, tags,
+                                                         p["create"], p["prune"], p["destroy_with"] == "program")
             destroyed = [s["name"] for s in doomed]
             targets = []
         else:
@@ -372,11 +359,7 @@ def run(module, cli):
     except (plan.PlanError, policy_mod.PolicyError) as e:
         module.fail_json(msg=str(e))
     if cmds and not module.check_mode:
-        for argv in cmds:
-            if argv[1] == "program":
-                run_destroy_program(cli, argv)
-            else:
-                cli.run(argv)
+        srun.apply(cli, cmds)
     result = {"changed": bool(cmds), "commands": cmds, "created": created, "destroyed": destroyed}
     if pol is None:
         gone = set(destroyed)

@@ -86,3 +86,24 @@ def test_encrypted_tenant_with_its_key_from_openbao(host):
     assert hits.stdout == "", hits.stdout
     # Then prove it is this key that opens the dataset (this check puts it on a command line).
     assert host.run("printf %%s %s | zfs load-key -n labpool/tenants/acme" % key).rc == 0
+
+
+def test_snapshot_schedule_timer(host):
+    """snapshot_schedule: the timer is enabled and waiting (next run within its 15 minutes), and its
+    service, triggered, takes each due class on every dataset of the tree."""
+    timer = host.service("helix-zfs-snapshot-tenants.timer")
+    assert timer.is_enabled and timer.is_running
+    left = host.check_output("systemctl show -p NextElapseUSecRealtime --value helix-zfs-snapshot-tenants.timer")
+    assert left, "the timer has no next run"
+    host.check_output("zfs list -H -o name -t snapshot -r labpool/tenants | grep @helix_ | xargs -rn1 zfs destroy")
+    t0 = int(host.check_output("date +%s"))
+    host.check_output("systemctl start helix-zfs-snapshot-tenants.service")
+    rows = [line.split("\t") for line in host.check_output(
+        "zfs list -Hp -t snapshot -o name,creation,helix:owner -r labpool/tenants").splitlines()]
+    datasets = host.check_output("zfs list -H -o name -r labpool/tenants").split()
+    for cls in ("frequent", "hourly", "daily"):
+        mine = [r for r in rows if r[0].endswith("_" + cls)]
+        assert sorted(r[0].split("@")[0] for r in mine) == sorted(datasets), cls
+        assert all(int(r[1]) >= t0 - 1 and r[2] == "helix.zfs" for r in mine), mine
+    log = host.check_output("journalctl -u helix-zfs-snapshot-tenants.service -n 1 -o cat --no-pager")
+    assert json.loads(log)["changed"] is True

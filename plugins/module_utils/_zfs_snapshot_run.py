@@ -1,0 +1,42 @@
+# Copyright (c) helix.zfs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Running a zfs_snapshot plan, shared by the module and by the node-side schedule runner
+(roles/snapshot_schedule/files/helix-zfs-snapshot, which runs where Ansible is not)."""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCommandError
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import list_tree
+
+
+def apply(cli, cmds):
+    """Run the plan's commands in order; a destroy program gets its script on stdin."""
+    for argv in cmds:
+        if argv[1] != "program":
+            cli.run(argv)
+            continue
+        failed, went = plan.program_failures(cli.json(argv, data=plan.DESTROY_PROGRAM))
+        if failed:
+            why = "; ".join("%s: %s" % (n, os.strerror(e)) for n, e in sorted(failed.items())[:20])
+            raise ZfsCommandError("zfs program: cannot destroy %d snapshot(s) (%s). %s" % (
+                len(failed), why, "Others in this batch were destroyed." if went else "Nothing was destroyed."),
+                cmd=argv, rc=0)
+
+
+def enforce(cli, datasets, recursive, pol, now, prefix="helix_", owner="helix.zfs", program=True, check=False):
+    """One schedule, read and applied: {changed, commands, created, destroyed}. Raises
+    plan.PlanError for a missing dataset, ZfsCommandError for a failed command."""
+    cols = plan.columns({}, written=False)
+    out, missing = list_tree(cli, datasets, cols, recursive)
+    if missing:
+        raise plan.PlanError("no such dataset: %s" % ", ".join(sorted(missing)))
+    listing = plan.parse_list(out, cols)
+    scope = plan.scope(listing, datasets, recursive)
+    cmds, created, doomed = plan.policy_commands(listing, scope, pol, now, prefix, owner, {}, True, True, program)
+    if not check:
+        apply(cli, cmds)
+    return {"changed": bool(cmds), "commands": cmds, "created": created, "destroyed": [s["name"] for s in doomed]}

@@ -1,0 +1,55 @@
+# Copyright (c) helix.zfs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""python3 /usr/local/lib/helix-zfs/helix_zfs_snapshot.py CONFIG.json: enforce one snapshot
+schedule now. Run by a systemd timer (helix.zfs.snapshot_schedule role), so schedules hold while
+the controller is away.
+
+It is helix.zfs.zfs_snapshot's policy run, with the same module_utils (installed beside this
+script by the role): one zfs list, the same plan, the same commands. Prints one JSON line.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+# The role installs the collection's module_utils beside this file (python puts this file's
+# directory first on sys.path).
+from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy
+from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
+from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_run as srun
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCli, ZfsCommandError
+
+
+class Node:
+    """The two calls ZfsCli makes of AnsibleModule, for a node without Ansible."""
+
+    @staticmethod
+    def get_bin_path(name, required=False):
+        return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin") or name
+
+    @staticmethod
+    def run_command(cmd, data=None, environ_update=None, check_rc=False, binary_data=False):
+        r = subprocess.run(cmd, input=data, capture_output=True, text=True, check=False,
+                           env=dict(os.environ, **(environ_update or {})))
+        return r.returncode, r.stdout, r.stderr
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        conf = json.load(f)
+    try:
+        result = srun.enforce(ZfsCli(Node()), conf["datasets"], conf.get("recursive", False),
+                              policy.parse_policy(conf["policy"]), int(time.time()),
+                              prefix=conf.get("prefix", "helix_"), owner=conf.get("owner", "helix.zfs"))
+    except (plan.PlanError, policy.PolicyError, ZfsCommandError) as e:
+        print(json.dumps({"failed": True, "msg": str(e), "cmd": getattr(e, "cmd", None),
+                          "stderr": getattr(e, "stderr", None)}))
+        return 1
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
