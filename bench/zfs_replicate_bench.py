@@ -28,6 +28,14 @@ def main():
     with open(os.path.join(REPO, "tests", "output", "zfs_replicate_bench.json"), "w") as f:
         json.dump(g, f)
     out = os.path.join(REPO, "bench", "results", "zfs_replicate.md")
+    kept = ""
+    if not g["tree"] and os.path.exists(out):  # keep the last measured no-op section, labelled
+        old = open(out).read()
+        if "## Incremental no-op" in old:
+            kept = old[old.index("## Incremental no-op"):].split("Notes on this run")[0].rstrip() + "\n"
+            first = old.splitlines()[2] if len(old.splitlines()) > 2 else ""
+            kept = kept.replace("## Incremental no-op", "## Incremental no-op (from an earlier run: %s)"
+                                % first.split(" on ", 1)[-1].split(",")[0], 1)
     with open(out, "w") as f:
         f.write("# zfs_replicate against syncoid and a bare pipe\n\n")
         f.write("Measured by `bench/zfs_replicate_bench.py` on %s, lab1 -> lab2 over ssh (QEMU/TCG guests on one "
@@ -49,7 +57,9 @@ def main():
         f.write("\nhelix's own report of the stream alone (bytes / seconds, without its listing, "
                 "verification and bookmark): median %.2f MiB/s, %.2fx the bare pipe.\n" % (stream, stream / med["bare"]))
         f.write("\nGoal: at least 0.95x the bare pipe's throughput, and at least syncoid's.\n\n")
-        if "helix_noop" not in g:
+        if not g["tree"]:
+            f.write(kept or "The incremental no-op over a tree was not measured in this run (HELIX_BENCH_TREE=0).\n")
+        elif "helix_noop" not in g:
             f.write("The incremental no-op over %d datasets did not complete in this run.\n" % g["tree"])
         else:
             f.write("## Incremental no-op over %d datasets\n\n" % g["tree"])

@@ -480,3 +480,14 @@ def test_schedule_applied_then_rerun_at_the_same_time_is_a_no_op(policy):
     else:  # every 20-minute snapshot of the last 6 hours (one per 15-minute bucket), fewer before
         assert len([s for s in final if sp.parse_name("helix_", s["short"])[0] > now - 6 * H]) == 18
         assert 18 < len(final) < 100
+
+
+def test_policy_commands_create_owned_then_destroy_in_one_program():
+    pol = sp.parse_policy({"hourly": {"keep": 1}})
+    cmds, created, doomed = plan.policy_commands(OWNERSHIP, ["tp/a"], pol, T0, "helix_", OWNER, {"helix:x": "1"},
+                                                 True, True, True)
+    assert created == ["tp/a@helix_20261122T000000Z_hourly"]
+    assert cmds[0] == ["zfs", "snapshot", "-o", "helix:owner=%s" % OWNER, "-o", "helix:x=1",
+                       "tp/a@helix_20261122T000000Z_hourly"]
+    assert cmds[1][:6] == ["zfs", "program", "-j", "tp", "/dev/stdin", "--"] and cmds[1][6:] == names(doomed)
+    assert len(cmds) == 2
