@@ -16,7 +16,8 @@ fi
 echo "second run: no changes"
 
 # The README's runbooks, run as written, each checked on the nodes.
-mapfile -t runbook < <(awk '/^```sh$/{inblock=1; next} /^```$/{inblock=0} inblock && /^bash scripts\/site.sh/' "$repo/README.md")
+mapfile -t runbook < <(awk '/^```sh$/{inblock=1; rb=0; next} /^```$/{inblock=0} inblock && /^# runbook:/{rb=1}
+  inblock && rb && /^bash scripts\/site.sh/' "$repo/README.md")
 [ "${#runbook[@]}" = 3 ] || { echo "expected 3 runbook lines in the README, found ${#runbook[@]}" >&2; exit 1; }
 lab() { bash "$repo/lab/helix-lab" ssh "$1" -- "$2"; }
 refres() { lab lab1 "zfs get -Hp -o value refreservation labpool/reserved"; }
