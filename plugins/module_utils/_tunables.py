@@ -59,8 +59,9 @@ def same(live, wanted):
 
 def plan(requested, live, memtotal, arc):
     """requested {name: value}, live {name: file content or None when the file is missing},
-    memtotal bytes, arc {c_min, c_max} (effective, from arcstats) -> [(name, before, after)]
-    in the order to write them. Raises TunableError, before anything is written."""
+    memtotal bytes, arc {c_min, c_max} (effective, from arcstats) -> ([(name, before, after)]
+    in the order to write them, {name: resolved value}). Raises TunableError, before anything
+    is written."""
     wanted = {}
     for name in sorted(requested):
         if live.get(name) is None:
@@ -86,7 +87,7 @@ def plan(requested, live, memtotal, arc):
         writes.sort(key=lambda w: w[0] != "zfs_arc_max")
     else:
         writes.sort(key=lambda w: w[0] != "zfs_arc_min")
-    return writes
+    return writes, wanted
 
 
 def parse_meminfo(text):

@@ -106,8 +106,7 @@ def main():
     memtotal = tun.parse_meminfo(read("/proc/meminfo") or "")
     arc = tun.parse_kstat(read(ARCSTATS) or "")
     try:
-        writes = tun.plan(requested, live, memtotal, arc)
-        resolved = {n: tun.resolve(n, v, memtotal) for n, v in requested.items()}
+        writes, resolved = tun.plan(requested, live, memtotal, arc)
     except tun.TunableError as e:
         module.fail_json(msg=str(e))
     if writes and not module.check_mode:

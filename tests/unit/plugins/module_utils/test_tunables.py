@@ -30,11 +30,12 @@ def test_same_reads_choice_lists():
 
 
 def test_plan_writes_only_what_differs():
-    writes = tun.plan({"zfs_arc_max": "50%", "l2arc_noprefetch": True, "zfs_vdev_raidz_impl": "fastest"},
-                      LIVE, RAM, ARC)
+    writes, wanted = tun.plan({"zfs_arc_max": "50%", "l2arc_noprefetch": True, "zfs_vdev_raidz_impl": "fastest"},
+                               LIVE, RAM, ARC)
+    assert wanted["zfs_arc_max"] == str(GIB)
     assert writes == [("zfs_arc_max", "0", str(GIB))]
     done = dict(LIVE, zfs_arc_max="%d\n" % GIB)
-    assert tun.plan({"zfs_arc_max": "50%", "l2arc_noprefetch": True}, done, RAM, ARC) == []
+    assert tun.plan({"zfs_arc_max": "50%", "l2arc_noprefetch": True}, done, RAM, ARC)[0] == []
 
 
 @pytest.mark.parametrize("req, live, msg", [
@@ -51,10 +52,10 @@ def test_plan_refuses_bad_requests(req, live, msg):
 
 def test_plan_orders_arc_bounds_so_zfs_accepts_each_write():
     # Raising arc_min above today's c_max: arc_max must go first.
-    writes = tun.plan({"zfs_arc_min": "1.5G", "zfs_arc_max": "1.75G"}, LIVE, RAM, ARC)
+    writes = tun.plan({"zfs_arc_min": "1.5G", "zfs_arc_max": "1.75G"}, LIVE, RAM, ARC)[0]
     assert [w[0] for w in writes] == ["zfs_arc_max", "zfs_arc_min"]
     # Lowering both: arc_min first, so arc_max never drops below it.
-    writes = tun.plan({"zfs_arc_min": "64M", "zfs_arc_max": "128M"}, LIVE, RAM, ARC)
+    writes = tun.plan({"zfs_arc_min": "64M", "zfs_arc_max": "128M"}, LIVE, RAM, ARC)[0]
     assert [w[0] for w in writes] == ["zfs_arc_min", "zfs_arc_max"]
 
 
