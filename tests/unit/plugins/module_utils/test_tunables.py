@@ -31,7 +31,7 @@ def test_same_reads_choice_lists():
 
 def test_plan_writes_only_what_differs():
     writes, wanted = tun.plan({"zfs_arc_max": "50%", "l2arc_noprefetch": True, "zfs_vdev_raidz_impl": "fastest"},
-                               LIVE, RAM, ARC)
+                              LIVE, RAM, ARC)
     assert wanted["zfs_arc_max"] == str(GIB)
     assert writes == [("zfs_arc_max", "0", str(GIB))]
     done = dict(LIVE, zfs_arc_max="%d\n" % GIB)
