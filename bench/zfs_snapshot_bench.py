@@ -62,6 +62,8 @@ def main():
         f.write("| sanoid, scaled to %d (estimate) | %d | %.0f | %d | %d | 0 |\n\n" % (
             g["helix_snapshots_before"], g["helix_snapshots_before"], est, sp["processes"] * scale,
             sp["zfs_destroy"] * scale))
+        f.write("helix destroys in channel programs of up to %d snapshots each, one transaction per program.\n\n"
+                % g.get("program_batch", 0))
         f.write("Speed-up on pruning: %.1fx (goal: at least 20x).\n" % (est / hp["seconds"]))
     with open(os.path.join(REPO, "tests", "output", "zfs_snapshot_bench.json"), "w") as f:
         json.dump(g, f)

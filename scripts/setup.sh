@@ -6,8 +6,9 @@ set -euo pipefail
 # shellcheck source=scripts/env.sh
 . "$(dirname "$0")/env.sh"
 
+# prometheus: for its promtool (tests/promtool).
 apt_pkgs=(qemu-system-x86 qemu-utils debootstrap e2fsprogs netcat-openbsd openssh-client
-          rsync zstd git ca-certificates shellcheck)
+          rsync zstd git ca-certificates shellcheck prometheus)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -17,6 +18,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Only promtool is wanted: where systemd runs, don't leave a Prometheus server listening.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 
 # venvs are not relocatable, so build in place; the stamp marks a complete install.

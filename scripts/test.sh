@@ -4,11 +4,15 @@
 #   changelog   antsibull-changelog lint
 #   sanity      ansible-test sanity (no ignore files)
 #   lint        ansible-lint, production profile
+#   promtool    the monitoring role's alert rules: promtool check rules and test rules
 #   lab         boot the lab (real OpenZFS in QEMU/TCG guests)
 #   guest       module integration tests: pytest inside the lab hosts, real zfs, no mocks
 #   targets     Ansible-level integration targets and every module's EXAMPLES, via ansible-playbook
 #   site        playbooks/site.yml on inventories/lab twice: the second run must change nothing
 #   molecule    every scenario: converge, idempotence, check, verify (testinfra)
+#   fleet       the fleet playbooks on lab1 and lab2: migrate_node (canary gate, live writes, a
+#               target killed mid-send), promote_replica (observed), scrub, faulty_disks,
+#               and the monitoring role's collector and alerts (last: it reboots lab2)
 # Stages to run can be chosen: scripts/test.sh unit sanity  (default: all).
 # The last line is the total: "N passed, N failed".
 set -uo pipefail
@@ -21,7 +25,7 @@ cd "$HELIX_REPO" || exit 1
 out=$HELIX_REPO/tests/output
 rm -rf "$out" && mkdir -p "$out/junit"
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit changelog sanity lint lab guest targets site molecule)
+[ ${#stages[@]} -gt 0 ] || stages=(unit changelog sanity lint promtool lab guest targets site molecule fleet)
 failed_stages=()
 other_passed=0
 other_failed=0
@@ -61,7 +65,8 @@ want unit && pytest_stage unit python -m pytest -q -p no:cacheprovider \
 want changelog && stage changelog antsibull-changelog lint
 want sanity && stage sanity bash tests/sanity.sh
 want lint && stage lint ansible-lint --profile production --offline
-if want lab || want guest || want targets || want site || want molecule; then
+want promtool && stage promtool bash tests/promtool/run.sh
+if want lab || want guest || want targets || want site || want molecule || want fleet; then
   # (not `status | grep -q`: under pipefail grep's early exit can fail the pipeline)
   case "$(bash lab/helix-lab status)" in *running*) ;; *) started_lab=1 ;; esac
   stage lab bash lab/helix-lab up -n "${HELIX_LAB_HOSTS:-2}"
@@ -78,6 +83,7 @@ if want molecule; then
     stage "molecule:$s" molecule test -s "$s"
   done
 fi
+want fleet && stage fleet bash tests/fleet.sh
 
 # Totals: every pytest test case, plus one per other stage.
 read -r jp jf js < <(python3 - "$out/junit" <<'EOF'

@@ -8,9 +8,6 @@ It is helix.zfs.zfs_snapshot's policy run, with the same module_utils (installed
 script by the role): one zfs list, the same plan, the same commands. Prints one JSON line.
 """
 import json
-import os
-import shutil
-import subprocess
 import sys
 import time
 
@@ -19,21 +16,8 @@ import time
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_run as srun
+from ansible_collections.helix.zfs.plugins.module_utils._node import Node
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCli, ZfsCommandError
-
-
-class Node:
-    """The two calls ZfsCli makes of AnsibleModule, for a node without Ansible."""
-
-    @staticmethod
-    def get_bin_path(name, required=False):
-        return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin") or name
-
-    @staticmethod
-    def run_command(cmd, data=None, environ_update=None, check_rc=False, binary_data=False):
-        r = subprocess.run(cmd, input=data, capture_output=True, text=True, check=False,
-                           env=dict(os.environ, **(environ_update or {})))
-        return r.returncode, r.stdout, r.stderr
 
 
 def main():

@@ -104,11 +104,18 @@ def test_encrypted_source_goes_raw_and_the_target_holds_no_key(pools):
     assert r["changed"] is False and len(r["verified"][0]["sha256"]) == 64
 
 
-# On the target: wait for the receive, let it read ``after`` bytes, then kill it. It runs there,
-# in one ssh session, so no round trip slows the kill down.
+# Kills the receive on the target mid-stream, from one ssh session there (no round trip slows
+# it). Once the receive has read AFTER bytes, it waits until the txg open at that moment has
+# synced (its line in the pool's txgs kstat says C): progress is then on disk and a resume
+# token will exist.
 _KILLER = """for i in $(seq 1 2400); do
   pid=$(pgrep -f '[r]eceive -s -u' | head -1)
-  if [ -n "$pid" ] && [ "$(awk '/^rchar:/{print $2}' /proc/$pid/io 2>/dev/null || echo 0)" -ge %d ]; then
+  if [ -n "$pid" ] && [ "$(awk '/^rchar:/{print $2}' /proc/$pid/io 2>/dev/null || echo 0)" -ge %(after)d ]; then
+    t=$(awk 'END {print $1}' /proc/spl/kstat/zfs/%(pool)s/txgs)
+    for j in $(seq 1 100); do
+      awk -v t="$t" '$1 == t && $3 == "C" {found = 1} END {exit !found}' /proc/spl/kstat/zfs/%(pool)s/txgs && break
+      sleep 0.05
+    done
     pkill -9 -f '[r]eceive -s -u'; exit 0
   fi
   sleep 0.05
@@ -116,11 +123,13 @@ done
 exit 1"""
 
 
-def _interrupted_replicate(args, after=8 << 20):
+def _interrupted_replicate(args, after=4 << 20):
     """Run the module in another process, kill the receive on the target mid-stream, and return
-    that run's result. The target syncs a txg every second (see ``fast_txgs``), so by the time
-    the receive has read ``after`` bytes its progress is on disk and a resume token exists."""
-    killer = subprocess.Popen(["ssh", PEER, _KILLER % after], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    that run's result. The target syncs a txg every second (see ``fast_txgs``), and the kill
+    waits for a txg to sync after the receive has read ``after`` bytes, so a resume token exists."""
+    pool = args["target"].split("/")[0]
+    killer = subprocess.Popen(["ssh", PEER, _KILLER % {"after": after, "pool": pool}],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc = _background_replicate(args)
     out, err = proc.communicate(timeout=600)
     killer.communicate(timeout=120)
@@ -151,7 +160,7 @@ def test_interrupted_sends_resume_from_the_token(pools, fast_txgs):
             "flags": ["large_blocks", "embedded"]}
     resumed = 0
     for i in range(10):
-        fill("/htsrc/big", 24, i)
+        fill("/htsrc/big", 40, i)
         sh("zfs snapshot htsrc/big@r%d" % i)
         first = _interrupted_replicate(args)
         token = peer("zfs get -H -o value receive_resume_token htdst/big 2>/dev/null; true").strip()

@@ -202,6 +202,14 @@ def test_destroy_program_split_keeps_every_name_once_within_the_limit():
     assert len(cmds) > 1 and all(c[:6] == ["zfs", "program", "-j", "tp", "/dev/stdin", "--"] for c in cmds)
     assert [n for c in cmds for n in c[6:]] == names(MANY)
     assert max(sum(len(a) + 1 for a in c) for c in cmds) <= plan.PROGRAM_ARG_LIMIT
+    assert max(len(c) - 6 for c in cmds) <= plan.PROGRAM_BATCH
+
+
+def test_destroy_program_split_by_count(monkeypatch):
+    monkeypatch.setattr(plan, "PROGRAM_BATCH", 3)
+    gone = [item("tp/a@s%d" % i) for i in range(7)]
+    cmds = plan.destroy_commands(gone, program=True)
+    assert [c[6:] for c in cmds] == [["tp/a@s0", "tp/a@s1", "tp/a@s2"], ["tp/a@s3", "tp/a@s4", "tp/a@s5"], ["tp/a@s6"]]
 
 
 def test_program_failures():
