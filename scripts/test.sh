@@ -12,7 +12,8 @@
 #   molecule    every scenario: converge, idempotence, check, verify (testinfra)
 #   fleet       the fleet playbooks on lab1 and lab2: migrate_node (canary gate, live writes, a
 #               target killed mid-send), promote_replica (observed), scrub, faulty_disks,
-#               and the monitoring role's collector and alerts (last: it reboots lab2)
+#               and the monitoring role's collector and alerts (it reboots lab2)
+#   placement   plan.yml and rebalance.yml on lab1..lab3, then lab4 added (boots lab3, lab4)
 # Stages to run can be chosen: scripts/test.sh unit sanity  (default: all).
 # The last line is the total: "N passed, N failed".
 set -uo pipefail
@@ -25,7 +26,7 @@ cd "$HELIX_REPO" || exit 1
 out=$HELIX_REPO/tests/output
 rm -rf "$out" && mkdir -p "$out/junit"
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit changelog sanity lint promtool lab guest targets site molecule fleet)
+[ ${#stages[@]} -gt 0 ] || stages=(unit changelog sanity lint promtool lab guest targets site molecule fleet placement)
 failed_stages=()
 other_passed=0
 other_failed=0
@@ -66,7 +67,7 @@ want changelog && stage changelog antsibull-changelog lint
 want sanity && stage sanity bash tests/sanity.sh
 want lint && stage lint ansible-lint --profile production --offline
 want promtool && stage promtool bash tests/promtool/run.sh
-if want lab || want guest || want targets || want site || want molecule || want fleet; then
+if want lab || want guest || want targets || want site || want molecule || want fleet || want placement; then
   # (not `status | grep -q`: under pipefail grep's early exit can fail the pipeline)
   case "$(bash lab/helix-lab status)" in *running*) ;; *) started_lab=1 ;; esac
   stage lab bash lab/helix-lab up -n "${HELIX_LAB_HOSTS:-2}"
@@ -84,6 +85,7 @@ if want molecule; then
   done
 fi
 want fleet && stage fleet bash tests/fleet.sh
+want placement && stage placement bash tests/placement.sh
 
 # Totals: every pytest test case, plus one per other stage.
 read -r jp jf js < <(python3 - "$out/junit" <<'EOF'
