@@ -19,11 +19,10 @@ def _leaves(vdev):
     return [leaf for k in kids for leaf in _leaves(k)]
 
 
-def _tolerates(top):
-    """How many of a top-level vdev's disks may be missing: a mirror all but one, a raidz its parity."""
-    n = len(_leaves(top))
+def _tolerates(top, slots):
+    """How many of a top-level vdev's slots may be missing: a mirror all but one, a raidz its parity."""
     if top.get("type") == "mirror":
-        return n - 1
+        return len(slots) - 1
     if top.get("type") in ("raidz", "draid"):
         return int(top.get("parity") or 1)
     return 0
@@ -49,26 +48,33 @@ def faulty_disks(pools, threshold=1, kinds=_KINDS):
         spares = [s for s in vdevs.get("spare") or [] if s.get("state") == "AVAIL"]
         for cls in _CLASSES:
             for top in vdevs.get(cls) or []:
-                leaves = _leaves(top)
-                missing = sum(1 for d in leaves if d.get("state") != "ONLINE")
-                for d in leaves:
-                    errors = {k: int((d.get("errors") or {}).get(k) or 0) for k in _KINDS}
-                    total = sum(errors[k] for k in kinds)
-                    if total < threshold or d.get("state") in ("OFFLINE", "REMOVED", "UNAVAIL"):
-                        continue
-                    # A disk already FAULTED is missing already; an ONLINE one would be one more.
-                    more = 0 if d.get("state") != "ONLINE" else 1
-                    ok = missing + more <= _tolerates(top)
-                    if ok:
-                        missing += more
-                    spare = None
-                    if ok and spares and cls == "data":
-                        s = spares.pop(0)
-                        spare = s.get("path") or s["name"]
-                    out.append({"pool": pool["name"], "device": d.get("path") or d["name"], "state": d.get("state"),
-                                "errors": errors, "total": total, "offline": ok, "spare": spare,
-                                "why": None if ok else "its %s vdev would have no full copy of the data left"
-                                % (top.get("type") if top.get("children") else "single-disk")})
+                # Slots are the top vdev's children; a spare-N or replacing-N slot holds two disks.
+                slots = top.get("children") or [top]
+                missing = sum(1 for c in slots if c.get("state") != "ONLINE")
+                busy = [c.get("name") for c in slots if c is not top and c.get("children")]
+                for slot in slots:
+                    for d in _leaves(slot):
+                        errors = {k: int((d.get("errors") or {}).get(k) or 0) for k in _KINDS}
+                        total = sum(errors[k] for k in kinds)
+                        if total < threshold or d.get("state") in ("OFFLINE", "REMOVED", "UNAVAIL"):
+                            continue
+                        if busy:
+                            # Until the spare or replacement has resilvered and is detached, the
+                            # vdev's redundancy is unclear: take nothing else out.
+                            ok, why = False, "a disk of its vdev is being replaced (%s): let that finish first" % busy[0]
+                        else:
+                            # A disk already FAULTED is missing already; an ONLINE one would be one more.
+                            more = 1 if d.get("state") == "ONLINE" else 0
+                            ok = missing + more <= _tolerates(top, slots)
+                            missing += more if ok else 0
+                            why = None if ok else "its %s vdev would have no full copy of the data left" % (
+                                top.get("type") if top.get("children") else "single-disk")
+                        spare = None
+                        if ok and spares and cls == "data":
+                            s = spares.pop(0)
+                            spare = s.get("path") or s["name"]
+                        out.append({"pool": pool["name"], "device": d.get("path") or d["name"], "state": d.get("state"),
+                                    "errors": errors, "total": total, "offline": ok, "spare": spare, "why": why})
     return out
 
 

@@ -768,6 +768,8 @@ def _final_sync_cmds(ssh, ds, src, dst, snaps, base):
         cmds.append("base=$(%s | tail -n 1 | cut -d@ -f2)" % ssh(
             dh, "zfs list -H -d 1 -t snapshot -o name -s createtxg", dfs))
         cmds.append("%s | %s" % (ssh(sh, "zfs send -w -R -I @${base}", "%s@%s" % (sfs, snap)), recv))
+    # Until here the demoted copy holds the newest writes (see observed_copies).
+    cmds.append(ssh(sh, "zfs set %s=replica" % ROLE_PROP, sfs))
     return cmds
 
 
@@ -902,7 +904,7 @@ def plan(catalog, current, target, roles=None, max_per_host=1, max_per_domain=2,
                         commands=[ssh(_host(pt), "zfs set readonly=off %s=primary" % ROLE_PROP, _fs(pt, ds))])]
         elif pc is not None and pc != pt:
             d = add("demote", ds, pc, 1, prio(1), deps=[made[pt]] if pt in made else [],
-                    commands=[ssh(_host(pc), "zfs set readonly=on %s=replica" % ROLE_PROP, _fs(pc, ds))])
+                    commands=[ssh(_host(pc), "zfs set readonly=on %s=demoted" % ROLE_PROP, _fs(pc, ds))])
             f = add("final_sync", ds, pt, 1, prio(1), deps=[d], source=pc, nbytes=0,
                     commands=_final_sync_cmds(ssh, ds, pc, pt, snaps, last_snap.get(pt)))
             last = [add("promote", ds, pt, 1, prio(1), deps=[f],
@@ -1194,7 +1196,8 @@ def render_table(rows):
 def observed_copies(observed, topo, names):
     """What helix.zfs.zfs_info read on each host, ``[{host, datasets: [{name, properties}]}]``,
     -> ``{dataset: {pool id: role}}`` for the catalog's ``names``. A copy is ``POOL/NAME`` on one
-    of the host's topology pools; its role is its helix:role property. A dataset none of whose
+    of the host's topology pools; its role is its helix:role property (``demoted`` counts as
+    primary: see the note below). A dataset none of whose
     copies says primary but exactly one of which is writable (one made before helix managed it)
     has that one as its primary."""
     topo = _as_topology(topo)
@@ -1209,7 +1212,9 @@ def observed_copies(observed, topo, names):
                 continue
             props = d.get("properties") or {}
             role = (props.get(ROLE_PROP) or {}).get("value")
-            found.setdefault(rest, {})[pid] = "primary" if role == "primary" else "replica"
+            # "demoted": a primary switch broke off after the demotion; that copy still holds the
+            # newest writes, so it counts as the primary and the next plan syncs from it.
+            found.setdefault(rest, {})[pid] = "primary" if role in ("primary", "demoted") else "replica"
             if (props.get("readonly") or {}).get("value") == "off":
                 writable.setdefault(rest, []).append(pid)
     for ds, copies in found.items():

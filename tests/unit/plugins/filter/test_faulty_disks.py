@@ -64,3 +64,12 @@ def test_offline_disks_and_kinds_and_threshold():
 def test_bad_input_is_a_clear_error(args):
     with pytest.raises(AnsibleFilterError, match="faulty_disks"):
         faulty_disks(*args)
+
+
+def test_a_disk_in_a_spare_slot_is_left_alone_and_the_slot_counts_once():
+    spare_slot = {"name": "spare-0", "type": "spare", "state": "ONLINE",
+                  "children": [disk("/f1", state="FAULTED", checksum=40), disk("/s1", checksum=2)]}
+    p = pool([mirror(spare_slot, disk("/f2", checksum=5))])
+    got = faulty_disks([p], 1)
+    assert [(d["device"], d["offline"]) for d in got] == [("/f1", False), ("/s1", False), ("/f2", False)]
+    assert all("being replaced (spare-0)" in d["why"] for d in got)

@@ -439,10 +439,11 @@ def test_a_primary_switch_demotes_syncs_then_promotes_in_consecutive_waves():
     waves = P.plan(CAT, cur, {"x": ["c1:tank", "b1:tank"]}, run="r1")
     assert kinds(waves) == [[("create_copy", "c1:tank")], [("demote", "a1:tank")], [("final_sync", "c1:tank")],
                             [("promote", "c1:tank")], [("drop_copy", "a1:tank")]]
-    assert waves[1][0]["commands"] == ["ssh a1 zfs set readonly=on helix:role=replica tank/x"]
+    assert waves[1][0]["commands"] == ["ssh a1 zfs set readonly=on helix:role=demoted tank/x"]
     assert waves[2][0]["commands"] == [
         "ssh a1 zfs snapshot -r tank/x@helix-place-r1-3",
         "ssh a1 zfs send -w -R -I @helix-place-r1-2 tank/x@helix-place-r1-3 | ssh c1 zfs receive -u -s tank/x",
+        "ssh a1 zfs set helix:role=replica tank/x",
     ]
     assert waves[3][0]["commands"] == ["ssh c1 zfs set readonly=off helix:role=primary tank/x"]
     states = P.simulate(cur, waves)
@@ -455,6 +456,7 @@ def test_switching_to_an_existing_replica_syncs_from_its_newest_snapshot():
     assert waves[1][0]["commands"][1:] == [
         "base=$(ssh b1 zfs list -H -d 1 -t snapshot -o name -s createtxg tank/x | tail -n 1 | cut -d@ -f2)",
         "ssh a1 zfs send -w -R -I @${base} tank/x@helix-place-r1-1 | ssh b1 zfs receive -u -s tank/x",
+        "ssh a1 zfs set helix:role=replica tank/x",
     ]
 
 
@@ -698,3 +700,6 @@ def test_observed_copies_from_zfs_info():
                    # no copy says primary; the one writable copy is it
                    "legacy": {"a:tank": "primary", "b:tank": "replica"},
                    "y/z": {"a:tank": "replica"}}
+    # A switch that broke off after the demotion: the demoted copy is still the one to sync from.
+    broke = [{"host": "a", "datasets": [_seen("tank/x", "demoted")]}, {"host": "b", "datasets": [_seen("tank/x", "replica")]}]
+    assert P.observed_copies(broke, topo, ["x"]) == {"x": {"a:tank": "primary", "b:tank": "replica"}}
