@@ -23,13 +23,13 @@ def _under(name, top):
 
 def migration_changes(pairs, seen, target_host, run):
     """pairs: [{source, target}]; seen: zfs_info's datasets of the sources, read recursively with
-    readonly, encryption and the helix: properties. -> {readonly, undo, marks, promote, demote,
-    verify}: lists for zfs_dataset's ``datasets`` (``verify`` maps a source to guid or content).
+    readonly, encryption and the helix: properties. -> {readonly, retire, undo, marks, promote,
+    demote, verify} (retire: readonly, and the source top a replica; for a failover): lists for zfs_dataset's ``datasets`` (``verify`` maps a source to guid or content).
     Every dataset of a source tree goes read-only (a child with its own readonly=off would still
     take writes); the undo puts each back as it was; the target tree mirrors the source tree."""
     if not isinstance(pairs, list) or not isinstance(seen, list):
         raise AnsibleFilterError("migration_changes: pairs and seen must be lists")
-    out = {k: [] for k in ("readonly", "undo", "marks", "promote", "demote")}
+    out = {k: [] for k in ("readonly", "retire", "undo", "marks", "promote", "demote")}
     out["verify"] = {}
     for pair in pairs:
         src, tgt = pair.get("source"), pair.get("target")
@@ -44,6 +44,7 @@ def migration_changes(pairs, seen, target_host, run):
             ro, ro_src = _prop(d, "readonly")
             encrypted = encrypted or _prop(d, "encryption")[0] not in (None, "off")
             out["readonly"].append({"name": name, "properties": {"readonly": "on"}})
+            out["retire"].append({"name": name, "properties": dict({"readonly": "on"}, **({ROLE: "replica"} if name == src else {}))})
             undo = {"name": name}
             if ro_src == "local":
                 undo["properties"] = {"readonly": ro}

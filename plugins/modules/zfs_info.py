@@ -66,7 +66,8 @@ datasets:
     - The datasets, snapshots and bookmarks read, in the order zfs lists them.
     - Each C(properties) entry has C(value) (an integer where ZFS gives a number, V(null) for C(-)),
       C(source) (V(local), V(default), V(inherited), V(received), V(temporary) or V(none)) and
-      C(from) (the dataset the value is inherited from).
+      C(from) (the dataset the value is inherited from). A requested user property that is not set
+      is returned with C(value) V(null) and C(source) V(none).
   returned: always
   type: list
   elements: dict
@@ -92,6 +93,13 @@ def read(cli, p):
     types = "all" if "all" in p["type"] else ",".join(p["type"])
     found, missing = _zfs_get.read(cli, p["name"] or [], p["properties"], types=types,
                                    recursive=p["recursive"], depth=p["depth"])
+    # A requested user property that is not set is still returned (value null, source none), so
+    # a playbook can test it without checking that it exists first.
+    unset = {"value": None, "source": "none", "from": None}
+    for props in found.values():
+        for name in p["properties"]:
+            if ":" in name:
+                props.setdefault(name, dict(unset))
     return {"changed": False, "missing": missing,
             "datasets": [{"name": n, "properties": props} for n, props in found.items()]}
 

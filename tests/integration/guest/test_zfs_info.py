@@ -7,7 +7,7 @@ def test_datasets_snapshots_bookmarks_with_sources(disks):
     sh("zfs create -o quota=1G htinfo/a && zfs create htinfo/a/b && zfs snapshot htinfo/a@s1 "
        "&& zfs bookmark htinfo/a@s1 htinfo/a#b1")
     args = {"name": ["htinfo/a", "htinfo/nosuch"], "recursive": True, "type": ["all"],
-            "properties": ["quota", "compression", "type", "used"]}
+            "properties": ["quota", "compression", "type", "used", "com.example:unset"]}
     for check in (False, True):
         r = run_module("zfs_info", args, check=check)
         assert r["changed"] is False and r["missing"] == ["htinfo/nosuch"]
@@ -18,5 +18,7 @@ def test_datasets_snapshots_bookmarks_with_sources(disks):
         assert by["htinfo/a@s1"]["type"]["value"] == "snapshot"
         assert by["htinfo/a#b1"]["type"]["value"] == "bookmark"
         assert isinstance(by["htinfo/a"]["used"]["value"], int)
+        # A user property nobody set is returned anyway, so playbooks can test its value.
+        assert by["htinfo/a/b"]["com.example:unset"] == {"value": None, "source": "none", "from": None}
     only = run_module("zfs_info", {"name": ["htinfo"], "depth": 1, "properties": ["type"]})
     assert [d["name"] for d in only["datasets"]] == ["htinfo", "htinfo/a"]

@@ -21,6 +21,8 @@ SEEN = [ds("fa/app", role=("primary", "local")), ds("fa/app/db", readonly=("off"
 def test_whole_trees_and_the_undo_puts_each_back():
     got = migration_changes([{"source": "fa/app", "target": "fb/new"}], SEEN, "lab2", "r1")
     assert [d["name"] for d in got["readonly"]] == ["fa/app", "fa/app/db", "fa/app/db/x"]  # not fa/apple
+    assert got["retire"][0] == {"name": "fa/app", "properties": {"readonly": "on", "helix:role": "replica"}}
+    assert got["retire"][1:] == got["readonly"][1:]
     assert got["undo"] == [
         {"name": "fa/app", "inherit": ["readonly", "helix:migrated_to", "helix:run_id"], "properties": {"helix:role": "primary"}},
         {"name": "fa/app/db", "properties": {"readonly": "off"}},
