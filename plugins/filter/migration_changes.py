@@ -24,7 +24,8 @@ def _under(name, top):
 def migration_changes(pairs, seen, target_host, run):
     """pairs: [{source, target}]; seen: zfs_info's datasets of the sources, read recursively with
     readonly, encryption and the helix: properties. -> {readonly, retire, undo, marks, promote,
-    demote, verify} (retire: readonly, and the source top a replica; for a failover): lists for zfs_dataset's ``datasets`` (``verify`` maps a source to guid or content).
+    demote, verify} (retire: readonly, and the source top a replica; for a failover): lists
+    for zfs_dataset's ``datasets`` (``verify`` maps a source to guid or content).
     Every dataset of a source tree goes read-only (a child with its own readonly=off would still
     take writes); the undo puts each back as it was; the target tree mirrors the source tree."""
     if not isinstance(pairs, list) or not isinstance(seen, list):

@@ -14,7 +14,7 @@ description:
     where every copy should be and the ordered waves of steps that get there, each with the shell
     commands an operator would run. It changes nothing itself; C(playbooks/rebalance.yml) carries
     the waves out with M(helix.zfs.zfs_replicate) and M(helix.zfs.zfs_dataset).
-  - B(Placement.) Weighted rendezvous hashing (Ceph's straw2 rule): each pool draws C(ln(u)/w)
+  - B(Placement.) Weighted rendezvous hashing (Ceph's straw2 rule). Each pool draws C(ln(u)/w)
     for a dataset (u a hash of the two, w the pool's capacity), and a dataset's k copies go to
     the best-drawing pools of k distinct failure domains. The same inputs give the same
     placement; adding a pool moves copies only onto it, removing one moves only its copies.
@@ -27,7 +27,7 @@ description:
     at most O(max_per_host) streams per host and O(max_per_domain) per domain.
   - A dataset of the catalog lives on a pool as C(POOL/NAME). Who is primary is the dataset's
     C(helix:role) property (V(primary) or V(replica)).
-  - Runs on the controller (C(delegate_to: localhost)); it reads nothing from the nodes. Give it
+  - Runs on the controller (C(delegate_to=localhost)); it reads nothing from the nodes. Give it
     what M(helix.zfs.zfs_info) read there in O(observed).
 extends_documentation_fragment:
   - helix.zfs.attributes
@@ -54,16 +54,16 @@ options:
     required: true
   hosts:
     description:
-      - The fleet, C({host: {domain: rack-a, pools: [{name: tank, capacity: 10T}]}}). Capacity is
+      - "The fleet, C({host: {domain: rack-a, pools: [{name: tank, capacity: 10T}]}}). Capacity is
         what the pool may hold (see the C(helix.zfs.usable_bytes) filter for raidz overhead,
-        slop, reservation and snapshot headroom).
+        slop, reservation and snapshot headroom)."
     type: dict
     required: true
   observed:
     description:
-      - What M(helix.zfs.zfs_info) read on each host, C([{host: HOST, datasets: RESULT.datasets}]),
+      - "What M(helix.zfs.zfs_info) read on each host, C([{host: HOST, datasets: RESULT.datasets}]),
         with the C(helix:role) property. Datasets that are not C(POOL/NAME) of a catalog entry on
-        one of the host's pools are ignored.
+        one of the host's pools are ignored."
     type: list
     elements: dict
     default: []
@@ -79,7 +79,7 @@ options:
     type: int
     default: 2
   run:
-    description: The run id in the plan's snapshot names (letters, digits, C(_ . : -)).
+    description: The run id in the plan's snapshot names (letters, digits, and C(_), C(.), C(:) or C(-)).
     type: str
     default: plan
 author:
@@ -114,7 +114,7 @@ target:
   type: dict
   sample: {projects/genome: ["node-c:tank", "node-a:tank"]}
 current:
-  description: Where the copies are now, as read from O(observed), C({dataset: {host:pool: role}}).
+  description: "Where the copies are now, as read from O(observed), C({dataset: {host:pool: role}})."
   returned: always
   type: dict
 waves:

@@ -135,7 +135,7 @@ options:
         SNAPSHOT...), with a short Lua script on stdin that checks every snapshot and then
         destroys them all in one transaction. Either all go or none does, and for many snapshots
         it is the fastest way. Past 1,000 snapshots the destroys are split into programs of
-        1,000, each all or none: a program holds the pool's transaction while it runs, and writes
+        1,000, each all or none, because a program holds the pool's transaction while it runs and writes
         wait for it. Channel programs need root.
       - V(destroy) runs C(zfs destroy ds@a,b,c), one per dataset (split when the argument gets
         long), for a user with delegated (C(zfs allow)) rights.
