@@ -19,7 +19,8 @@ play() {  # play LOG HOSTS-FILE ARGS...
   local log=$out/$1.log inv=$2; shift 2
   local rc=0
   # JSON results: a command is one string on one line, never wrapped, so the checks can grep it.
-  ANSIBLE_CALLBACK_RESULT_FORMAT=json ansible-playbook -i inventories/lab -i "tests/placement/$inv" "$@" >"$log" 2>&1 || rc=$?
+  ANSIBLE_CALLBACK_RESULT_FORMAT=json ansible-playbook -i inventories/lab -i "tests/placement/$inv" \
+    -e helix_placement_hosts=placement_nodes "$@" >"$log" 2>&1 || rc=$?
   grep -oE 'Plan: [0-9]+ steps in [0-9]+ waves' "$log" | head -n 1 | sed 's/^/    /'
   [ "$rc" = 0 ] || { tail -n 30 "$log"; fail "$1 failed (rc $rc): see $log"; }
 }

@@ -199,8 +199,8 @@ def main():
         for st in wave:
             st = {k: v for k, v in st.items() if not k.startswith("_")}
             st.update(host=_host(st["pool"]), fs=_fs(st["pool"], st["dataset"]), parents=_parents(st["pool"], st["dataset"]))
-            if st.get("source"):
-                st.update(source_host=_host(st["source"]), source_fs=_fs(st["source"], st["dataset"]))
+            src = st.get("source")
+            st.update(source_host=_host(src) if src else None, source_fs=_fs(src, st["dataset"]) if src else None)
             commands += st["commands"]
             out[-1].append(st)
     module.exit_json(changed=False, run=p["run"], target=target, current=current, waves=out, commands=commands,
