@@ -150,15 +150,8 @@ table:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.helix.zfs.plugins.module_utils import _placement as placement
+from ansible_collections.helix.zfs.plugins.module_utils._placement import _fs, _host
 from ansible_collections.helix.zfs.plugins.module_utils._props import parse_size
-
-
-def _host(pool_id):
-    return pool_id.split(":", 1)[0]
-
-
-def _fs(pool_id, ds):
-    return "%s/%s" % (pool_id.split(":", 1)[1], ds)
 
 
 def _parents(pool_id, ds):
