@@ -5,7 +5,7 @@
     lab/helix-lab down [--keep-disks]
     lab/helix-lab status
     lab/helix-lab ssh labN [command...]
-    lab/helix-lab instances lab1 [lab2...]   Molecule's instance config for these hosts
+    lab/helix-lab instances lab1 [lab2...]   how to reach these hosts over ssh (JSON)
 
 Everything lives in $HELIX_CACHE (default ~/.cache/helix-zfs), never in the repository:
 images/<recipe-hash>/ holds the image, run/labN/ a host's overlay, disks, pid and console log.
@@ -242,7 +242,7 @@ def main():
     d = sub.add_parser("down")
     d.add_argument("--keep-disks", action="store_true")
     sub.add_parser("status")
-    m = sub.add_parser("instances", help="Molecule instance config (JSON) for the named hosts")
+    m = sub.add_parser("instances", help="how to reach the named hosts over ssh (JSON)")
     m.add_argument("hosts", nargs="+")
     s = sub.add_parser("ssh")
     s.add_argument("host")

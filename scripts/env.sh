@@ -8,6 +8,9 @@ _req_hash=$(cat "$HELIX_REPO/requirements/controller.txt" "$HELIX_REPO/requireme
   | sha256sum | cut -c1-12)
 export HELIX_VENV=${HELIX_VENV:-$HELIX_CACHE/venv-$_req_hash}
 export PATH="$HELIX_VENV/bin:$PATH"
+# Mitogen's strategy plugins (scripts/test.sh runs the lab stages other than site with them).
+_mitogen=("$HELIX_VENV"/lib/python3*/site-packages/ansible_mitogen/plugins/strategy)
+export HELIX_MITOGEN_STRATEGY=${_mitogen[0]}
 # Ansible finds this checkout as helix.zfs through a per-checkout symlink kept in the cache
 # (a link inside the repository would make linters walk the tree twice).
 _coll_root="$HELIX_CACHE/collections/$(printf '%s' "$HELIX_REPO" | sha256sum | cut -c1-12)"

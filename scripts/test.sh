@@ -8,17 +8,22 @@
 #   lab         boot the lab (real OpenZFS in QEMU/TCG guests)
 #   guest       module integration tests: pytest inside the lab hosts, real zfs, no mocks
 #   targets     Ansible-level integration targets and every module's EXAMPLES, via ansible-playbook
-#   site        playbooks/site.yml on inventories/lab twice: the second run must change nothing
-#   molecule    every scenario: converge, idempotence, check, verify (testinfra)
+#   site        playbooks/site.yml on inventories/lab: converge, again (changed=0), --check
+#               (changed=0), testinfra on the node, the README's runbooks (stock ssh connection)
 #   fleet       the fleet playbooks on lab1 and lab2: migrate_node (canary gate, live writes, a
 #               target killed mid-send), promote_replica (observed), scrub, faulty_disks,
 #               and the monitoring role's collector and alerts (it reboots lab2)
 #   placement   plan.yml and rebalance.yml on lab1..lab3, then lab4 added (boots lab3, lab4)
 # Stages to run can be chosen: scripts/test.sh unit sanity  (default: all).
-# The last line is the total: "N passed, N failed".
+# On a booted lab (HELIX_LAB_KEEP=1 on an earlier run) one lab stage is the inner loop:
+#   HELIX_LAB_KEEP=1 scripts/test.sh guest
+# At the end: a table of stage wall times against tests/budget.yml (over budget is a warning),
+# also written to tests/output/timings.json; the last line is the total: "N passed, N failed".
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+t_setup=$SECONDS
 bash "$here/setup.sh" || exit 1
+t_setup=$((SECONDS - t_setup))
 # shellcheck source=scripts/env.sh
 . "$here/env.sh"
 cd "$HELIX_REPO" || exit 1
@@ -26,10 +31,12 @@ cd "$HELIX_REPO" || exit 1
 out=$HELIX_REPO/tests/output
 rm -rf "$out" && mkdir -p "$out/junit"
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit changelog sanity lint promtool lab guest targets site molecule fleet placement)
+[ ${#stages[@]} -gt 0 ] || stages=(unit changelog sanity lint promtool lab guest targets site fleet placement)
 failed_stages=()
 other_passed=0
 other_failed=0
+timed=(setup) # stage names in the order they ran, and their wall seconds
+declare -A seconds=([setup]=$t_setup)
 
 want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 stage() {  # stage NAME command...: a non-pytest stage counts as one check
@@ -42,6 +49,7 @@ stage() {  # stage NAME command...: a non-pytest stage counts as one check
     failed_stages+=("$name"); other_failed=$((other_failed + 1))
     echo "=== [$name] FAILED ($((SECONDS - t0)) s)"
   fi
+  timed+=("$name"); seconds[$name]=$((SECONDS - t0))
 }
 pytest_stage() {  # pytest stages are counted per test case from their junit files
   local name=$1; shift
@@ -50,8 +58,25 @@ pytest_stage() {  # pytest stages are counted per test case from their junit fil
   if "$@"; then echo "=== [$name] ok ($((SECONDS - t0)) s)"
   else failed_stages+=("$name"); pytest_failed_stages=$((pytest_failed_stages + 1))
     echo "=== [$name] FAILED ($((SECONDS - t0)) s)"; fi
+  timed+=("$name"); seconds[$name]=$((SECONDS - t0))
 }
 pytest_failed_stages=0
+# The lab stages other than site run under Mitogen (pinned in requirements/controller.txt):
+# about a third of the stock cost per task (bench/results/lab_task_cost.md). site stays on the
+# stock ssh connection, as users run it.
+mitogen() {
+  ANSIBLE_STRATEGY=mitogen_linear ANSIBLE_STRATEGY_PLUGINS="$HELIX_MITOGEN_STRATEGY" "$@"
+}
+lab_stages=(lab guest targets site fleet placement)
+wants_lab() { local s; for s in "${lab_stages[@]}"; do want "$s" && return 0; done; return 1; }
+
+# A cold machine builds the lab image (~5 minutes, mostly one core compiling zfs-dkms) while the
+# controller-only stages run on the other core.
+build_pid=
+if wants_lab; then
+  bash lab/helix-lab build >"$out/image-build.log" 2>&1 &
+  build_pid=$!
+fi
 
 started_lab=0
 cleanup() {
@@ -67,25 +92,26 @@ want changelog && stage changelog antsibull-changelog lint
 want sanity && stage sanity bash tests/sanity.sh
 want lint && stage lint ansible-lint --profile production --offline
 want promtool && stage promtool bash tests/promtool/run.sh
-if want lab || want guest || want targets || want site || want molecule || want fleet || want placement; then
+if [ -n "$build_pid" ]; then
+  # Counted as the time waited for it after the controller stages, not its whole (overlapped) run.
+  stage image wait "$build_pid"
+  tail -n 3 "$out/image-build.log"
+fi
+if wants_lab; then
   # (not `status | grep -q`: under pipefail grep's early exit can fail the pipeline)
   case "$(bash lab/helix-lab status)" in *running*) ;; *) started_lab=1 ;; esac
   stage lab bash lab/helix-lab up -n "${HELIX_LAB_HOSTS:-2}"
   stage vault bash scripts/vault.sh up
 fi
-# Molecule scenarios share the booted lab rather than boot their own (~45 s each).
-export HELIX_LAB_SHARED=1
 want guest && pytest_stage guest python3 tests/integration/run_guest.py --junit-dir "$out/junit"
-want targets && stage targets bash tests/integration/targets.sh
+want targets && stage targets mitogen bash tests/integration/targets.sh
 want site && stage site bash tests/site_twice.sh
-if want molecule; then
-  for scenario in molecule/*/molecule.yml; do
-    s=$(basename "$(dirname "$scenario")")
-    stage "molecule:$s" molecule test -s "$s"
-  done
-fi
-want fleet && stage fleet bash tests/fleet.sh
-want placement && stage placement bash tests/placement.sh
+want fleet && stage fleet mitogen bash tests/fleet.sh
+want placement && stage placement mitogen bash tests/placement.sh
+
+# Stage times against their budgets (tests/budget.yml): a table, and tests/output/timings.json.
+for name in "${timed[@]}"; do printf '%s %s\n' "$name" "${seconds[$name]}"; done \
+  | python3 tests/stage_times.py tests/budget.yml "$out/timings.json"
 
 # Totals: every pytest test case, plus one per other stage.
 read -r jp jf js < <(python3 - "$out/junit" <<'EOF'

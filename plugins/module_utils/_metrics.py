@@ -4,7 +4,7 @@
 """The monitoring collector's metrics: (parsed zpool/zfs state, the snapshot schedules, now) ->
 a node_exporter textfile in Prometheus' text exposition format. Pure functions, no I/O.
 
-The collector (roles/monitoring/files/helix_zfs_textfile.py) makes four calls - the argvs below -
+The collector (roles/node_runtime/files/helix_zfs_textfile.py) makes four calls - the argvs below -
 and hands their parsed output here: ``zpool list -Hp``, ``zpool status -j`` (parsed by
 _zpool_status), one ``zfs list`` of filesystems and volumes, one of snapshots and bookmarks
 (parsed by _zfs_snapshot_plan.parse_list). Series are per pool, vdev, dataset and scheduled

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Running a zfs_snapshot plan, shared by the module and by the node-side schedule runner
-(roles/snapshot_schedule/files/helix-zfs-snapshot, which runs where Ansible is not)."""
+(roles/node_runtime/files/helix_zfs_snapshot.py, which runs where Ansible is not)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 # (Debian's prometheus package; scripts/setup.sh installs it):
 #  - the rules template rendered with the role's defaults: promtool check rules, then every
 #    *.test.yml here (one per alert) with promtool test rules;
-#  - the collector itself (roles/monitoring/files/helix_zfs_textfile.py) run against stand-in
+#  - the collector itself (roles/node_runtime/files/helix_zfs_textfile.py) run against stand-in
 #    zpool/zfs commands that print the recorded degraded pool and zfs listings: its file through
 #    promtool check metrics, then through prom2test.py into from_collector.yml's rule test, the
 #    one tests/integration/monitoring_lab.sh runs on a real degraded pool.
@@ -46,7 +46,7 @@ chmod +x "$work/bin/zpool" "$work/bin/zfs"
 echo '{"datasets": ["htmon/tenants"], "recursive": true, "policy": {"frequent": {"every": "15m", "keep": 24}}}' \
   >"$work/schedules/tenants.json"
 prom=$work/textfile/helix_zfs.prom
-PATH=$work/bin:$PATH PYTHONPATH=$work/ac python3 "$repo/roles/monitoring/files/helix_zfs_textfile.py" \
+PATH=$work/bin:$PATH PYTHONPATH=$work/ac python3 "$repo/roles/node_runtime/files/helix_zfs_textfile.py" \
   --output "$prom" --schedules "$work/schedules"
 grep -qx 'helix_zfs_collector_success 1' "$prom"
 echo "collector: $(grep -vc '^#' "$prom") samples; promtool check metrics"

@@ -14,7 +14,7 @@ from harness import run_module  # noqa: F401  (the tests import it from here)
 
 POOL_PREFIX = "ht"  # every pool a test makes starts with this; cleanup relies on it
 # The lab splits each host's disks: d1-d12 belong to these tests (wiped freely); the later
-# Ansible-level targets use d1-d16, site.yml and Molecule d17-d20 (see README, "The lab").
+# Ansible-level targets use d1-d16, site.yml d17-d20 (see README, "The lab").
 TEST_DISKS = range(1, 13)
 
 

@@ -11,7 +11,9 @@ import pytest
 from conftest import converge, run_module, sh
 
 PEER = "lab2"
-PEER_DISK = "/dev/disk/by-id/virtio-helix-d1"
+# scripts/test.sh runs the other guest tests on lab2 at the same time: they own d1-d12 and the
+# ht* pools there, so the peer's pool is pdst on d13 (a disk the Ansible targets take later).
+PEER_DISK = "/dev/disk/by-id/virtio-helix-d13"
 HEXKEY = "a1b2" * 16
 
 
@@ -22,13 +24,13 @@ def peer(cmd, check=True):
 @pytest.fixture
 def pools(disks):
     sh("zpool create -f -O mountpoint=/htsrc htsrc %s" % disks[0])
-    peer("zpool destroy -f htdst 2>/dev/null; zpool labelclear -f %s 2>/dev/null; wipefs -qa %s; "
-         "zpool create -f -O mountpoint=/htdst htdst %s" % (PEER_DISK, PEER_DISK, PEER_DISK))
+    peer("zpool destroy -f pdst 2>/dev/null; zpool labelclear -f %s 2>/dev/null; wipefs -qa %s; "
+         "zpool create -f -O mountpoint=/pdst pdst %s" % (PEER_DISK, PEER_DISK, PEER_DISK))
     yield
-    peer("zpool destroy -f htdst", check=False)
+    peer("zpool destroy -f pdst", check=False)
 
 
-def peer_snaps(ds="htdst/app"):
+def peer_snaps(ds="pdst/app"):
     return lambda: peer("zfs list -Hp -t snapshot,bookmark -o name,guid -r %s 2>/dev/null; true" % ds)
 
 
@@ -48,18 +50,18 @@ def test_full_then_incremental_over_ssh_and_from_a_bookmark(pools):
     sh("zfs snapshot htsrc/app@s1")
     fill("/htsrc/app", 2, 2)
     sh("zfs snapshot htsrc/app@s2")
-    args = {"source": "htsrc/app", "target": "htdst/app", "target_host": PEER}
+    args = {"source": "htsrc/app", "target": "pdst/app", "target_host": PEER}
     check, applied = converge("zfs_replicate", diff=False, args=args, host_state=peer_snaps())
     assert [c[:3] for c in applied["commands"][:2]] == [["zfs", "send", "-L"], ["zfs", "send", "-L"]]
     second = applied["commands"][1]
     assert second[second.index("|") - 3:second.index("|")] == ["-I", "htsrc/app@s1", "htsrc/app@s2"]
     assert second[second.index("|") + 1:] == ["ssh", PEER, "zfs", "receive", "-s", "-u", "-x", "mountpoint", "-o",
-                                              "canmount=noauto", "htdst/app"]
+                                              "canmount=noauto", "pdst/app"]
     assert [s["kind"] for s in applied["sent"]] == ["full", "incremental"]
     assert check["bytes"] > 0 and applied["bytes"] > 4 * 2**20
     for s in ("s1", "s2"):
-        assert guid("htdst/app@" + s, remote=True) == guid("htsrc/app@" + s)
-    assert peer("zfs get -H -o value mounted,canmount htdst/app").split() == ["no", "noauto"]
+        assert guid("pdst/app@" + s, remote=True) == guid("htsrc/app@" + s)
+    assert peer("zfs get -H -o value mounted,canmount pdst/app").split() == ["no", "noauto"]
     assert sh("zfs list -H -t bookmark -o name -r htsrc") == "htsrc/app#s2\n"
     assert applied["verified"][0]["guid"] == guid("htsrc/app@s2")
     # Incremental from the newest common snapshot.
@@ -75,7 +77,7 @@ def test_full_then_incremental_over_ssh_and_from_a_bookmark(pools):
     _check, applied = converge("zfs_replicate", diff=False, args=args, host_state=peer_snaps())
     send = applied["commands"][0]
     assert send[send.index("-i"):send.index("-i") + 3] == ["-i", "htsrc/app#s3", "htsrc/app@s4"]
-    assert guid("htdst/app@s4", remote=True) == guid("htsrc/app@s4")
+    assert guid("pdst/app@s4", remote=True) == guid("htsrc/app@s4")
 
 
 def test_encrypted_source_goes_raw_and_the_target_holds_no_key(pools):
@@ -84,18 +86,18 @@ def test_encrypted_source_goes_raw_and_the_target_holds_no_key(pools):
     assert r.returncode == 0, r.stderr
     fill("/htsrc/sec", 2, 1)
     sh("zfs snapshot htsrc/sec@s1")
-    args = {"source": "htsrc/sec", "target": "htdst/sec", "target_host": PEER}
-    _check, applied = converge("zfs_replicate", diff=False, args=args, host_state=peer_snaps("htdst/sec"))
+    args = {"source": "htsrc/sec", "target": "pdst/sec", "target_host": PEER}
+    _check, applied = converge("zfs_replicate", diff=False, args=args, host_state=peer_snaps("pdst/sec"))
     assert "-w" in applied["commands"][0]
-    assert peer("zfs get -H -o value keystatus,encryption htdst/sec").split() == ["unavailable", "aes-256-gcm"]
-    assert "encryption key not loaded" in peer("zfs mount htdst/sec 2>&1; true")
-    assert peer("zfs get -H -o value mounted htdst/sec").strip() == "no"
+    assert peer("zfs get -H -o value keystatus,encryption pdst/sec").split() == ["unavailable", "aes-256-gcm"]
+    assert "encryption key not loaded" in peer("zfs mount pdst/sec 2>&1; true")
+    assert peer("zfs get -H -o value mounted pdst/sec").strip() == "no"
     # The target holds no key, so its content can't be read there: verify: content says so.
     r = run_module("zfs_replicate", dict(args, verify="content"))
     assert r.get("failed") and "needs its key loaded for verify: content" in r["msg"], r
-    assert "helix-verify" not in peer("zfs list -H -o name -r htdst"), "the verification clone was left behind"
+    assert "helix-verify" not in peer("zfs list -H -o name -r pdst"), "the verification clone was left behind"
     # With the key loaded on the target, the content digests of both sides match.
-    p = subprocess.run(["ssh", PEER, "zfs load-key htdst/sec"], input=HEXKEY + "\n", text=True, capture_output=True,
+    p = subprocess.run(["ssh", PEER, "zfs load-key pdst/sec"], input=HEXKEY + "\n", text=True, capture_output=True,
                        check=False)
     assert p.returncode == 0, p.stderr
     args["verify"] = "content"
@@ -156,14 +158,14 @@ def _background_replicate(args):
 
 def test_interrupted_sends_resume_from_the_token(pools, fast_txgs):
     sh("zfs create -o compression=off htsrc/big")
-    args = {"source": "htsrc/big", "target": "htdst/big", "target_host": PEER, "verify": "content",
+    args = {"source": "htsrc/big", "target": "pdst/big", "target_host": PEER, "verify": "content",
             "flags": ["large_blocks", "embedded"]}
     resumed = 0
     for i in range(10):
         fill("/htsrc/big", 40, i)
         sh("zfs snapshot htsrc/big@r%d" % i)
         first = _interrupted_replicate(args)
-        token = peer("zfs get -H -o value receive_resume_token htdst/big 2>/dev/null; true").strip()
+        token = peer("zfs get -H -o value receive_resume_token pdst/big 2>/dev/null; true").strip()
         assert first.get("failed"), "the send finished before it was interrupted (iteration %d)" % i
         assert token not in ("", "-"), "no resume token after the interrupted receive (iteration %d)" % i
         r = run_module("zfs_replicate", args)
@@ -180,22 +182,22 @@ def test_a_stale_token_is_aborted_and_the_send_starts_over(pools, fast_txgs):
     sh("zfs create -o compression=off htsrc/st")
     fill("/htsrc/st", 40, 1)
     sh("zfs snapshot htsrc/st@a")
-    args = {"source": "htsrc/st", "target": "htdst/st", "target_host": PEER}
+    args = {"source": "htsrc/st", "target": "pdst/st", "target_host": PEER}
     first = _interrupted_replicate(args)
-    assert first.get("failed") and peer("zfs get -H -o value receive_resume_token htdst/st").strip() != "-"
+    assert first.get("failed") and peer("zfs get -H -o value receive_resume_token pdst/st").strip() != "-"
     # The snapshot the token points at goes away on the source: the token is stale.
     sh("zfs destroy htsrc/st@a && zfs snapshot htsrc/st@b")
     r = run_module("zfs_replicate", args)
     assert "failed" not in r, r.get("msg", r)
-    assert r["resumed"] == "aborted" and ["ssh", PEER, "zfs", "receive", "-A", "htdst/st"] in r["commands"]
-    assert guid("htdst/st@b", remote=True) == guid("htsrc/st@b")
+    assert r["resumed"] == "aborted" and ["ssh", PEER, "zfs", "receive", "-A", "pdst/st"] in r["commands"]
+    assert guid("pdst/st@b", remote=True) == guid("htsrc/st@b")
 
 
 def test_divergence_fails_naming_it_unless_rollback(pools):
     sh("zfs create htsrc/app && zfs snapshot htsrc/app@s1")
-    args = {"source": "htsrc/app", "target": "htdst/app", "target_host": PEER}
+    args = {"source": "htsrc/app", "target": "pdst/app", "target_host": PEER}
     assert run_module("zfs_replicate", args)["changed"] is True
-    peer("zfs snapshot htdst/app@mine")
+    peer("zfs snapshot pdst/app@mine")
     sh("zfs snapshot htsrc/app@s2")
     r = run_module("zfs_replicate", args)
     assert r.get("failed") and "has diverged (snapshots newer than the common s1: mine)" in r["msg"]
@@ -203,8 +205,8 @@ def test_divergence_fails_naming_it_unless_rollback(pools):
     assert peer_snaps()().count("@mine") == 1, "a normal run destroyed a target-only snapshot"
     args["rollback"] = True
     check, applied = converge("zfs_replicate", diff=False, args=args, host_state=peer_snaps())
-    assert check["destroyed"] == applied["destroyed"] == ["htdst/app@mine"]
-    assert applied["commands"][0] == ["ssh", PEER, "zfs", "rollback", "-r", "htdst/app@s1"]
+    assert check["destroyed"] == applied["destroyed"] == ["pdst/app@mine"]
+    assert applied["commands"][0] == ["ssh", PEER, "zfs", "rollback", "-r", "pdst/app@s1"]
     assert "@mine" not in peer_snaps()()
 
 
@@ -238,13 +240,13 @@ def test_streams_to_a_directory_then_restore(pools, tmp_path):
 
 
 @pytest.mark.parametrize("args,words", [
-    ({"source": "htsrc/x@y", "target": "htdst/x"}, "invalid source dataset name"),
-    ({"source": "htsrc/nosuch", "target": "htdst/x", "target_host": PEER}, "no such dataset: htsrc/nosuch"),
-    ({"source": "htsrc", "target": "htdst/x", "target_dir": "/tmp/x"}, "exactly one of target and target_dir"),
-    ({"source": "htsrc", "target": "htdst/x", "target_host": PEER}, "htsrc has no snapshot to send"),
+    ({"source": "htsrc/x@y", "target": "pdst/x"}, "invalid source dataset name"),
+    ({"source": "htsrc/nosuch", "target": "pdst/x", "target_host": PEER}, "no such dataset: htsrc/nosuch"),
+    ({"source": "htsrc", "target": "pdst/x", "target_dir": "/tmp/x"}, "exactly one of target and target_dir"),
+    ({"source": "htsrc", "target": "pdst/x", "target_host": PEER}, "htsrc has no snapshot to send"),
 ], ids=["at-sign", "missing-source", "two-targets", "no-snapshot"])
 def test_bad_input_is_a_clear_error_and_changes_nothing(pools, args, words):
-    before = peer("zfs list -H -t all -o name -r htdst")
+    before = peer("zfs list -H -t all -o name -r pdst")
     r = run_module("zfs_replicate", args)
     assert r.get("failed") and words in r["msg"], r
-    assert peer("zfs list -H -t all -o name -r htdst") == before
+    assert peer("zfs list -H -t all -o name -r pdst") == before

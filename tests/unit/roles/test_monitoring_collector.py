@@ -1,4 +1,4 @@
-"""The monitoring role's collector (roles/monitoring/files/helix_zfs_textfile.py) run as the timer
+"""The monitoring role's collector (roles/node_runtime/files/helix_zfs_textfile.py) run as the timer
 runs it, with stand-in zpool and zfs commands first on PATH that print recorded output (or
 fail): the file it writes, and what it writes when a call fails."""
 import os
@@ -12,7 +12,7 @@ from ansible_collections.helix.zfs.plugins.module_utils import _metrics
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 FIXTURES = os.path.join(REPO, "tests", "unit", "fixtures")
-COLLECTOR = os.path.join(REPO, "roles", "monitoring", "files", "helix_zfs_textfile.py")
+COLLECTOR = os.path.join(REPO, "roles", "node_runtime", "files", "helix_zfs_textfile.py")
 # The directory that holds ansible_collections/, as this test imported it.
 ROOT = os.path.abspath(os.path.join(os.path.dirname(_metrics.__file__), *[".."] * 5))
 

@@ -1,4 +1,4 @@
-"""Verify a storage node after converge, on the node itself (testinfra)."""
+"""Verify a storage node after site.yml, on the node itself (testinfra over ssh, run by tests/site_twice.sh)."""
 import json
 import subprocess
 
