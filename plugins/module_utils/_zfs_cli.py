@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shlex
 import subprocess
 import tempfile
@@ -24,6 +25,9 @@ _C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
 # 1 MiB pipes (Linux's default pipe-max-size) let the relay move a megabyte per wake-up
 # instead of 64 KiB: fewer context switches on a CPU-bound send.
 _PIPE_SIZE = 1 << 20
+# ssh prints these when a shared connection (ControlMaster) is closing or stale, then connects
+# on its own and runs the command: they are ssh's words, not the remote command's.
+_SSH_MUX_NOTICE = re.compile(r"^(muxclient|mux_client_\w+|control_persist_detach|ControlSocket \S+ already exists)\b")
 
 
 class ZfsCommandError(Exception):
@@ -63,6 +67,7 @@ class ZfsCli:
         cmd = self.command(argv)
         rc, out, err = self.module.run_command(cmd, data=data, environ_update=_C_LOCALE,
                                                check_rc=False, binary_data=data is not None)
+        err = self.command_stderr(err)
         if rc not in ok_rcs:
             raise ZfsCommandError(self.failure(argv, rc, err or out), cmd=cmd, rc=rc, stdout=out, stderr=err)
         return rc, out, err
@@ -73,6 +78,10 @@ class ZfsCli:
 
     def failure(self, argv, rc, text):
         return error_message(argv, rc, text)
+
+    def command_stderr(self, err):
+        """What the command itself printed on stderr (a transport's own notices left out)."""
+        return err
 
     def json(self, argv, data=None):
         """Run a ``-j`` command (OpenZFS 2.3+) and return the decoded document."""
@@ -158,6 +167,9 @@ class SshZfsCli(ZfsCli):
 
     def command(self, argv):
         return self.ssh_argv(argv)
+
+    def command_stderr(self, err):
+        return "".join(line for line in err.splitlines(True) if not _SSH_MUX_NOTICE.match(line))
 
     def failure(self, argv, rc, text):
         if rc == 255:  # ssh's own failure, not zfs's

@@ -182,3 +182,17 @@ def test_read_failing_without_any_message_raises():
     with pytest.raises(ZfsCommandError, match=r"^zfs get failed: rc=1$") as e:
         zg.read(FakeCli(1, "tp/a\tquota\t0\tdefault\n", ""), ["tp/a"], ["quota"])
     assert e.value.stdout == "tp/a\tquota\t0\tdefault\n"
+
+
+# ---------------------------------------------------------------------------- over ssh
+
+def test_ssh_mux_notice_is_not_the_commands_stderr():
+    # Recorded in the lab (fleet stage under Mitogen): the guest's ControlMaster was closing,
+    # ssh said so, connected on its own and ran the command, which found no dataset.
+    from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import SshZfsCli
+    err = "muxclient: master hello exchange failed\n" + MISSING
+    cli = SshZfsCli(module=None, host="lab1")
+    assert cli.command_stderr(err) == MISSING
+    assert cli.command_stderr("ControlSocket /run/ssh-ab already exists, disabling multiplexing\n") == ""
+    _out, missing = zg.run_tolerating_missing(FakeCli(1, "", cli.command_stderr(err)), HEAD + ["tp/nosuch"])
+    assert missing == ["tp/nosuch"]
