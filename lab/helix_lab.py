@@ -189,6 +189,8 @@ def write_inventory(n, key):
               "        ansible_ssh_private_key_file: %s" % key,
               "        ansible_python_interpreter: /usr/bin/python3",
               "        ansible_ssh_pipelining: true",
+              # Lab-only: the VMs get new host keys on every boot. Nothing shipped turns this off.
+              "        ansible_host_key_checking: false",
               "        ansible_ssh_common_args: >-",
               "          -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
               "          -o ControlMaster=auto -o ControlPersist=600 -o ControlPath=%s" % cp]

@@ -124,14 +124,24 @@ def parse_time(text):
     raise PolicyError("bad time %r: want UTC like 2026-11-22T05:15:00Z, or epoch seconds" % text)
 
 
+def slot_start(now, every):
+    """The start of the slot of length ``every`` that ``now`` falls in (slots aligned to the epoch)."""
+    return now - now % every
+
+
 def due(snaps, policy, now):
-    """The classes that need a snapshot now: none of theirs is newer than their period.
+    """The classes that need a snapshot now: none of theirs falls in the current slot of their
+    period. By slot, not by age: a run a few seconds late or early still takes one snapshot per
+    slot (by age, "every 15m" snapshotted every 30 minutes). A class whose snapshots all come from
+    later slots began after this one and owes nothing for it (what a drift check, which asks
+    about a past ``now``, needs); the caller leaves out snapshots dated after the real clock.
 
     ``snaps``: dicts with ``time`` and ``class`` (owned snapshots of one dataset)."""
     out = []
     for cls, every in sorted(classes_of(policy).items()):
+        start = slot_start(now, every)
         times = [s["time"] for s in snaps if s["class"] == cls]
-        if not times or now - max(times) >= every:
+        if not any(start <= t < start + every for t in times) and not (times and min(times) >= start + every):
             out.append(cls)
     return out
 

@@ -27,6 +27,9 @@ _C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
 _PIPE_SIZE = 1 << 20
 # ssh prints these when a shared connection (ControlMaster) is closing or stale, then connects
 # on its own and runs the command: they are ssh's words, not the remote command's.
+# An ssh destination: [user@]host, where host is a name or an address (no leading "-": ssh would
+# read it as an option, e.g. -oProxyCommand=...).
+_SSH_HOST = re.compile(r"(?:[A-Za-z0-9_][A-Za-z0-9_.-]*@)?(?:[A-Za-z0-9_][A-Za-z0-9_.-]*|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)")
 _SSH_MUX_NOTICE = re.compile(r"^(muxclient|mux_client_\w+|control_persist_detach|ControlSocket \S+ already exists)\b")
 
 
@@ -160,7 +163,7 @@ class SshZfsCli(ZfsCli):
 
     def shell_argv(self, command):
         """ssh running ``command`` (a shell line) on the host."""
-        return [self._bin("ssh"), "-o", "BatchMode=yes"] + self.ssh_args + [self.host, command]
+        return [self._bin("ssh"), "-o", "BatchMode=yes"] + self.ssh_args + ["--", self.host, command]
 
     def ssh_argv(self, argv):
         return self.shell_argv(self.remote_command(argv))
@@ -175,6 +178,11 @@ class SshZfsCli(ZfsCli):
         if rc == 255:  # ssh's own failure, not zfs's
             return "ssh to %s failed: %s" % (self.host, text.strip()[:500])
         return error_message(argv, rc, text)
+
+
+def ssh_host_ok(host):
+    """A host ssh can only take as its destination, never as an option."""
+    return bool(_SSH_HOST.fullmatch(host or ""))
 
 
 def _read(f):

@@ -18,6 +18,23 @@ COLUMNS = ["name", "type", "guid", "createtxg", "userrefs", "clones", "written"]
 FLAGS = {"large_blocks": "-L", "embedded": "-e", "compressed": "-c"}
 
 
+def same_tree(source, target):
+    """True when ``target`` is ``source`` or lies inside its tree, or the other way round: on one
+    host, receiving there would roll back or overwrite the source itself."""
+    return source == target or target.startswith(source + "/") or source.startswith(target + "/")
+
+
+def stream_file_name(dataset, snapshot, base=None):
+    """The stream file for ``dataset@snapshot`` (incremental from ``base``, a snapshot or
+    bookmark name). Injective: ``/`` becomes ``%``, which no dataset or snapshot name holds, so
+    ``tank/a_b`` and ``tank/a/b`` get different files."""
+    name = "%s@%s" % (dataset.replace("/", "%"), snapshot.partition("@")[2] or snapshot)
+    if base is not None:
+        sep = "#" if "#" in base else "@"
+        name += "%from" + sep + base.rpartition(sep)[2]
+    return name + ".zstream"
+
+
 def pairs(src, src_root, tgt_root, recursive):
     """[(source dataset, target dataset)], parents first."""
     names = [n for n in src["datasets"] if n == src_root or (recursive and n.startswith(src_root + "/"))]

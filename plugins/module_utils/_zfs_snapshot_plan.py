@@ -234,20 +234,38 @@ def rollback(listing, ds, short, destroy_newer):
     return [argv], [s["name"] for s in newer + marks]
 
 
-def schedule(listing, datasets, pol, now, prefix, owner, do_create, do_prune):
-    """Scheduled snapshots: ({class: [full names to create]}, [snapshots to destroy])."""
+# A snapshot named more than this after the node's clock is a clock problem, not a fresh one.
+CLOCK_SKEW = 300
+
+
+def owned_snapshots(listing, ds, prefix, owner):
+    """The schedule's snapshots of ``ds``, each with the ``time`` and ``class`` its name records."""
+    owned = []
+    marks = listing["bookmarks"].get(ds, [])
+    cursor = marks[-1]["guid"] if marks else None  # what the last replication left
+    for s in listing["snaps"].get(ds, []):
+        parsed = policy_mod.parse_name(prefix, s["short"])
+        if parsed is None or (owner is not None and s["props"].get(OWNER_PROP) != owner):
+            continue
+        owned.append(dict(s, time=parsed[0], **{"class": parsed[1]},
+                          protected=bool(s["userrefs"] or s["clones"] or s["guid"] == cursor)))
+    return owned
+
+
+def from_the_future(listing, datasets, prefix, owner, clock):
+    """The schedule's snapshots named after ``clock`` (the node's real time) by more than CLOCK_SKEW."""
+    return [s["name"] for ds in datasets for s in owned_snapshots(listing, ds, prefix, owner)
+            if s["time"] > clock + CLOCK_SKEW]
+
+
+def schedule(listing, datasets, pol, now, prefix, owner, do_create, do_prune, clock=None):
+    """Scheduled snapshots: ({class: [full names to create]}, [snapshots to destroy]). With
+    ``clock`` (the node's real time), snapshots named after it don't make a class look done."""
     create, destroy = {}, []
     for ds in datasets:
-        owned = []
-        marks = listing["bookmarks"].get(ds, [])
-        cursor = marks[-1]["guid"] if marks else None  # what the last replication left
-        for s in listing["snaps"].get(ds, []):
-            parsed = policy_mod.parse_name(prefix, s["short"])
-            if parsed is None or (owner is not None and s["props"].get(OWNER_PROP) != owner):
-                continue
-            owned.append(dict(s, time=parsed[0], **{"class": parsed[1]},
-                              protected=bool(s["userrefs"] or s["clones"] or s["guid"] == cursor)))
-        due = policy_mod.due(owned, pol, now) if do_create else []
+        owned = owned_snapshots(listing, ds, prefix, owner)
+        counted = [s for s in owned if clock is None or s["time"] <= clock + CLOCK_SKEW]
+        due = policy_mod.due(counted, pol, now) if do_create else []
         for cls in due:
             name = "%s@%s" % (ds, policy_mod.snapshot_name(prefix, cls, now))
             if find(listing, name) is None:
@@ -259,9 +277,9 @@ def schedule(listing, datasets, pol, now, prefix, owner, do_create, do_prune):
     return create, destroy
 
 
-def policy_commands(listing, datasets, pol, now, prefix, owner, tags, do_create, do_prune, program):
+def policy_commands(listing, datasets, pol, now, prefix, owner, tags, do_create, do_prune, program, clock=None):
     """A schedule's whole plan: (commands, created names, snapshots to destroy)."""
-    due, doomed = schedule(listing, datasets, pol, now, prefix, owner, do_create, do_prune)
+    due, doomed = schedule(listing, datasets, pol, now, prefix, owner, do_create, do_prune, clock)
     cmds, created = [], []
     for cls in sorted(due):
         cmds += create_commands(due[cls], dict(tags, **({OWNER_PROP: owner} if owner else {})))

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCommandError
@@ -28,7 +29,8 @@ def apply(cli, cmds):
 
 
 def enforce(cli, datasets, recursive, pol, now, prefix="helix_", owner="helix.zfs", program=True, check=False):
-    """One schedule, read and applied: {changed, commands, created, destroyed}. Raises
+    """One schedule, read and applied: {changed, commands, created, destroyed, future (snapshots
+    named after the node's clock: a clock problem)}. Raises
     plan.PlanError for a missing dataset, ZfsCommandError for a failed command."""
     cols = plan.columns({}, written=False)
     out, missing = list_tree(cli, datasets, cols, recursive)
@@ -36,7 +38,10 @@ def enforce(cli, datasets, recursive, pol, now, prefix="helix_", owner="helix.zf
         raise plan.PlanError("no such dataset: %s" % ", ".join(sorted(missing)))
     listing = plan.parse_list(out, cols)
     scope = plan.scope(listing, datasets, recursive)
-    cmds, created, doomed = plan.policy_commands(listing, scope, pol, now, prefix, owner, {}, True, True, program)
+    clock = int(time.time())
+    cmds, created, doomed = plan.policy_commands(listing, scope, pol, now, prefix, owner, {}, True, True, program,
+                                                 clock=clock)
     if not check:
         apply(cli, cmds)
-    return {"changed": bool(cmds), "commands": cmds, "created": created, "destroyed": [s["name"] for s in doomed]}
+    return {"changed": bool(cmds), "commands": cmds, "created": created, "destroyed": [s["name"] for s in doomed],
+            "future": plan.from_the_future(listing, scope, prefix, owner, clock)}

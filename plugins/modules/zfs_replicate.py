@@ -55,14 +55,21 @@ options:
       - The target dataset. Its parent must exist. With O(recursive), a source descendant
         C(source/x) goes to C(target/x).
       - With O(target_dir), the name the streams are filed under is O(source).
+      - On this host (no O(target_host)), a target that is O(source), inside its tree or above it
+        is refused before anything runs.
     type: str
   target_host:
-    description: Send over ssh to this host (C(user@host) or an ssh config name). Omit for this host.
+    description:
+      - Send over ssh to this host (C(user@host) or an ssh config name). Omit for this host.
+      - A name or an address only; ssh gets C(--) before it, so it is never read as an option.
     type: str
   target_dir:
     description:
       - Write stream files into this directory on the source host, plus C(manifest.json) (for each
         stream the dataset, base, snapshot, guid, size and sha256), instead of receiving them.
+      - A stream's file is C(DATASET@SNAPSHOT.zstream), or C(DATASET@SNAPSHOT%from@BASE.zstream) for an
+        incremental, with each C(/) of the dataset written as C(%) (no ZFS name holds one), so two
+        datasets never share a file. A file the manifest lists is never overwritten.
       - Later runs add incrementals from the newest snapshot in the manifest.
     type: path
   restore_from:
@@ -214,7 +221,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.helix.zfs.plugins.module_utils import _content_digest
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_replicate_plan as rplan
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import SshZfsCli, run_module
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import SshZfsCli, run_module, ssh_host_ok
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import dataset_name_ok, list_tree
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import PlanError, parse_list
 
@@ -337,12 +344,14 @@ class Replicator:
         self.r["verified"].append(out)
 
     def digest(self, cli, snap, remote):
-        """The content digest of a snapshot, read through a temporary read-only clone."""
+        """The content digest of a snapshot, read through a temporary read-only clone. The clone's
+        name is this run's own, and only a clone this run made is destroyed."""
         pool = snap.split("/")[0].split("@")[0]
-        clone = "%s/helix-verify-%s" % (pool, os.getpid())
-        mnt = "/run/helix-verify-%s" % os.getpid()
+        tag = "%d-%s" % (os.getpid(), os.urandom(4).hex())
+        clone = "%s/helix-verify-%s" % (pool, tag)
+        mnt = "/run/helix-verify-%s" % tag
+        cli.run(["zfs", "clone", "-o", "readonly=on", "-o", "mountpoint=" + mnt, snap, clone])
         try:
-            cli.run(["zfs", "clone", "-o", "readonly=on", "-o", "mountpoint=" + mnt, snap, clone], ok_rcs=(0, 1))
             _rc, out, _err = cli.run(["zfs", "get", "-H", "-o", "value", "mounted,keystatus", clone])
             mounted, keystatus = (out.split() + ["-", "-"])[:2]
             if mounted != "yes":
@@ -417,8 +426,11 @@ class Replicator:
             else:
                 raise PlanError("%s: the manifest's newest stream (%s) is neither a snapshot nor a bookmark of the "
                                 "source any more; start a new directory" % (sds, have[-1]["snapshot"]))
-            since = "" if base is None else "-from-" + base["short"]
-            fname = "%s@%s%s.zstream" % (sds.replace("/", "_"), newest["short"], since)
+            fname = rplan.stream_file_name(sds, newest["short"], base["name"] if base else None)
+            owner = next((e["dataset"] for e in manifest["streams"] if e["file"] == fname), None)
+            if owner is not None:  # never overwrite a listed stream: it may be a chain's only copy
+                raise PlanError("%s: the manifest already lists %s (a stream of %s); nothing was written"
+                                % (sds, fname, owner))
             path = os.path.join(d, fname)
             self.r["commands"].append(send + [">", path])
             self.r["changed"] = True
@@ -508,6 +520,11 @@ def run(module, cli):
         name = p[key]
         if name is not None and not dataset_name_ok(name):
             module.fail_json(msg="invalid %s dataset name %r" % (key, name))
+    if p["target_host"] is not None and not ssh_host_ok(p["target_host"]):
+        module.fail_json(msg="invalid target_host %r: give [user@]host (a name or an address)" % p["target_host"])
+    if p["target"] and not p["target_host"] and not p["restore_from"] and rplan.same_tree(p["source"], p["target"]):
+        module.fail_json(msg="target %s is %s or in the same tree on this host; nothing was done (a receive there "
+                             "would roll back or overwrite the source)" % (p["target"], p["source"]))
     modes = [k for k in ("target", "target_dir") if p[k]]
     if p["restore_from"]:
         if not p["target"] or p["target_dir"] or p["target_host"]:

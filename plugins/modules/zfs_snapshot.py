@@ -20,8 +20,9 @@ description:
     program per pool destroys them all in one transaction, all or none; O(destroy_with=destroy)
     runs C(zfs destroy ds@a,b,c) instead. Held snapshots and snapshots with clones are refused,
     before anything runs.
-  - With O(policy), enforces a schedule. Each class (or the keep-grid) gets a snapshot when none
-    of its own is newer than its period. Snapshots the policy no longer keeps are destroyed.
+  - With O(policy), enforces a schedule. Each class (or the keep-grid) gets one snapshot per slot
+    of its period (slots aligned to the epoch, in UTC), so a run a few seconds late or early still
+    takes one per slot. Snapshots the policy no longer keeps are destroyed.
     Names are C(<prefix><YYYYmmddTHHMMSSZ>_<class>), in UTC.
   - Pruning touches only snapshots this collection owns. Their name matches O(prefix) and their
     C(helix:owner) property is O(owner). It never touches held snapshots, snapshots with clones,
@@ -94,8 +95,8 @@ options:
       - A snapshot schedule with retention, enforced on O(datasets) (and with O(recursive), on
         each descendant on its own).
       - "Classes, as a dict, for example C({frequent: {every: 15m, keep: 24}, hourly: {keep: 48},
-        daily: {keep: 30}}). Each class is snapshotted when none of its own snapshots is newer
-        than C(every), and keeps its newest C(keep). C(every) defaults to 15m for V(frequent),
+        daily: {keep: 30}}). Each class is snapshotted once per slot of C(every) (a snapshot of it
+        dated in a later slot does not count), and keeps its newest C(keep). C(every) defaults to 15m for V(frequent),
         1h for V(hourly), 1d for V(daily), 1w for V(weekly), 30d for V(monthly) and 365d for
         V(yearly). Durations use s, m, h, d, w and y."
       - Or a keep-grid string, for example C(6h:15m, 2d:1h, 30d:1d). Snapshots of class V(grid)
@@ -224,6 +225,14 @@ destroyed:
   returned: always
   type: list
   elements: str
+future:
+  description:
+    - The schedule's snapshots named more than 5 minutes after this node's clock - a clock problem.
+      They don't count as taken (their class still gets its snapshot) and the task warns about them.
+  returned: when O(policy) is given
+  type: list
+  elements: str
+  sample: ["tank/app@helix_20990101T000000Z_frequent"]
 snapshots:
   description: The snapshots the task was about (targets of O(name) or O(snapshots)), after the task.
   returned: when O(policy) is not given
@@ -319,11 +328,17 @@ def run(module, cli):
             raise plan.PlanError("no such dataset: %s. Nothing was changed." % ", ".join(sorted(missing)))
         listing = plan.parse_list(out, cols)
         datasets = plan.scope(listing, roots, p["recursive"])
-        cmds, created, destroyed, holds, rolled = [], [], [], {}, []
+        cmds, created, destroyed, holds, rolled, future = [], [], [], {}, [], []
         if pol is not None:
+            clock = int(time.time())
             cmds, created, doomed = plan.policy_commands(listing, datasets, pol, now, p["prefix"], owner, tags,
-                                                         p["create"], p["prune"], p["destroy_with"] == "program")
+                                                         p["create"], p["prune"], p["destroy_with"] == "program",
+                                                         clock=clock)
             destroyed = [s["name"] for s in doomed]
+            future = plan.from_the_future(listing, datasets, p["prefix"], owner, clock)
+            if future:
+                module.warn("snapshots named after this node's clock (a clock problem; they don't count as "
+                            "taken): %s" % ", ".join(future[:20]))
             targets = []
         else:
             if targets is None:
@@ -363,7 +378,9 @@ def run(module, cli):
     if cmds and not module.check_mode:
         srun.apply(cli, cmds)
     result = {"changed": bool(cmds), "commands": cmds, "created": created, "destroyed": destroyed}
-    if pol is None:
+    if pol is not None:
+        result["future"] = future
+    else:
         gone = set(destroyed)
         result["snapshots"] = [t for t in targets if "%" not in t and t not in gone
                                and (plan.find(listing, t) is not None or t in created)]

@@ -239,6 +239,62 @@ def test_streams_to_a_directory_then_restore(pools, tmp_path):
     assert r.get("failed") and "does not match its manifest sha256" in r["msg"]
 
 
+def test_stream_files_of_look_alike_datasets_stay_apart(pools, tmp_path):
+    # tank/a_b and tank/a/b once shared a file (/ became _): one chain was overwritten.
+    d = str(tmp_path / "dr")
+    for ds in ("htsrc/a", "htsrc/a/b", "htsrc/a_b"):
+        sh("zfs create %s" % ds)
+        fill("/" + ds, 1, ds.replace("/", "-"))
+    sh("zfs snapshot -r htsrc@s1")
+    r = run_module("zfs_replicate", {"source": "htsrc", "target_dir": d, "recursive": True})
+    assert "failed" not in r, r.get("msg")
+    with open(os.path.join(d, "manifest.json")) as f:
+        files = [e["file"] for e in json.load(f)["streams"]]
+    assert len(set(files)) == len(files) == 4, files
+    for ds in ("htsrc/a/b", "htsrc/a_b"):
+        new = "htsrc/r" + ds.replace("/", "-")
+        r = run_module("zfs_replicate", {"source": ds, "restore_from": d, "target": new})
+        assert "failed" not in r, r.get("msg")
+        assert guid(new + "@s1") == guid(ds + "@s1")
+
+
+def test_content_verify_leaves_a_dataset_named_like_its_clone_alone(pools):
+    # The verify clone was pool/helix-verify-<pid>: "already exists" was tolerated, then that
+    # dataset (not the run's) was read and destroyed. run_module runs in this process: same pid.
+    mine = "htsrc/helix-verify-%d" % os.getpid()
+    sh("zfs create %s && echo keep > /%s/note" % (mine, mine))
+    sh("zfs create htsrc/app")
+    fill("/htsrc/app", 1, 1)
+    sh("zfs snapshot htsrc/app@s1")
+    r = run_module("zfs_replicate", {"source": "htsrc/app", "target": "htsrc/copy", "verify": "content"})
+    assert "failed" not in r, r.get("msg")
+    assert len(r["verified"][0]["sha256"]) == 64
+    assert sh("cat /%s/note" % mine) == "keep\n"
+    assert "helix-verify" not in sh("zfs list -H -o name -r htsrc | grep -v '^%s$'; true" % mine)
+
+
+@pytest.mark.parametrize("args", [
+    {"source": "htsrc/app", "target": "htsrc/app"},
+    {"source": "htsrc/app", "target": "htsrc/app/copy"},
+    {"source": "htsrc/app", "target": "htsrc", "rollback": True},
+], ids=["itself", "inside", "above"])
+def test_a_target_in_the_source_tree_is_refused(pools, args):
+    # Once: "diverged ... set rollback: true", and with rollback the source was rolled back.
+    sh("zfs create htsrc/app && zfs snapshot htsrc/app@s1 && zfs create htsrc/app/sub && zfs snapshot -r htsrc@s2")
+    before = sh("zfs list -Hp -t all -o name,guid,written -r htsrc")
+    r = run_module("zfs_replicate", args)
+    assert r.get("failed") and "in the same tree on this host; nothing was done" in r["msg"], r
+    assert sh("zfs list -Hp -t all -o name,guid,written -r htsrc") == before
+
+
+def test_a_target_host_is_never_an_ssh_option(pools):
+    sh("rm -f /tmp/helix-pwned && zfs snapshot htsrc@s1")
+    r = run_module("zfs_replicate", {"source": "htsrc", "target": "pdst/x",
+                                     "target_host": "-oProxyCommand=touch /tmp/helix-pwned"})
+    assert r.get("failed") and "invalid target_host" in r["msg"], r
+    assert not os.path.exists("/tmp/helix-pwned"), "ssh ran a ProxyCommand from target_host"
+
+
 @pytest.mark.parametrize("args,words", [
     ({"source": "htsrc/x@y", "target": "pdst/x"}, "invalid source dataset name"),
     ({"source": "htsrc/nosuch", "target": "pdst/x", "target_host": PEER}, "no such dataset: htsrc/nosuch"),

@@ -180,6 +180,20 @@ def test_retention_keep_grid(pool):
     assert names("hts/app/files") == sorted("hts/app/files@helix_%s_grid" % stamp(t) for t in keep)
 
 
+def test_a_snapshot_named_after_the_clock_does_not_stop_the_schedule(pool):
+    # One helix_<future>_frequent snapshot once meant the class was never due again, silently.
+    future = "hts/other@helix_20990101T000000Z_frequent"
+    sh("zfs snapshot -o helix:owner=helix.zfs %s" % future)
+    args = {"datasets": ["hts/other"], "policy": {"frequent": {"every": "15m", "keep": 4}}, "prune": False,
+            "now": str(int(time.time()))}  # fixed, so a slot boundary can't pass between the runs
+    check = run_module("zfs_snapshot", args, check=True)
+    assert len(check["created"]) == 1 and check["future"] == [future], check
+    applied = run_module("zfs_snapshot", args)
+    assert applied["created"] == check["created"] and applied["future"] == [future]
+    assert applied["created"][0] in names() and future in names()
+    assert run_module("zfs_snapshot", args)["created"] == []
+
+
 def test_schedule_creates_only_when_due_with_utc_names(pool, zfs_calls):
     now = T0 + 3600
     args = {"datasets": ["hts/app"], "recursive": True, "now": str(now),

@@ -238,33 +238,54 @@ def test_due_with_no_snapshots_is_every_class_sorted():
     assert sp.due([], sp.parse_policy("6h:15m, 2d:1h"), T0) == ["grid"]
 
 
-@pytest.mark.parametrize("age, is_due", [(0, False), (1, False), (H - 1, False), (H, True), (H + 1, True),
-                                         (5 * D, True)])
-def test_due_at_the_period_boundary(age, is_due):
-    snaps = [snap("a", T0 - age, "hourly"), snap("b", T0 - 10, "daily")]
-    assert sp.due(snaps, HOURLY_DAILY, T0) == (["hourly"] if is_due else [])
+MID = T0 + 10 * M  # ten minutes into an hour's slot
+
+
+@pytest.mark.parametrize("age, is_due", [(0, False), (1, False), (10 * M, False), (10 * M + 1, True), (H - 1, True),
+                                         (H, True), (5 * D, True)])
+def test_due_by_slot(age, is_due):
+    snaps = [snap("a", MID - age, "hourly"), snap("b", MID - 10, "daily")]
+    assert sp.due(snaps, HOURLY_DAILY, MID) == (["hourly"] if is_due else [])
+
+
+def test_due_every_slot_when_the_timer_fires_early_or_late():
+    # Seen in the lab: the timer fires at :00/:15/:30/:45, and the run reads the clock a few
+    # seconds later, more or fewer each time. By age (900 s), a run that read it sooner than the
+    # last one skipped; by slot, each of the 24 runs in 6 hours takes one.
+    pol = sp.parse_policy({"frequent": {"every": "15m", "keep": 100}})
+    have = []
+    for i in range(24):
+        now = T0 + i * 15 * M + (3, 0, 2, 1)[i % 4]
+        for cls in sp.due(have, pol, now):
+            have.append(snap("s%d" % i, now, cls))
+    assert len(have) == 24
 
 
 def test_due_counts_only_the_newest_of_the_own_class():
-    snaps = [snap("old", T0 - 5 * H, "hourly"), snap("new", T0 - 30 * M, "hourly"), snap("d", T0 - 2 * D, "daily"),
-             snap("x", T0 - 10, "weekly")]  # a class the policy does not name satisfies nothing
-    assert sp.due(snaps, HOURLY_DAILY, T0) == ["daily"]
-    assert sp.due(list(reversed(snaps)), HOURLY_DAILY, T0) == ["daily"]
+    snaps = [snap("old", MID - 5 * H, "hourly"), snap("new", MID - 5 * M, "hourly"), snap("d", MID - 2 * D, "daily"),
+             snap("x", MID - 10, "weekly")]  # a class the policy does not name satisfies nothing
+    assert sp.due(snaps, HOURLY_DAILY, MID) == ["daily"]
+    assert sp.due(list(reversed(snaps)), HOURLY_DAILY, MID) == ["daily"]
 
 
 def test_due_counts_protected_snapshots():
-    assert sp.due([snap("a", T0 - 10, "hourly", protected=True)], HOURLY_DAILY, T0) == ["daily"]
+    assert sp.due([snap("a", MID - 10, "hourly", protected=True)], HOURLY_DAILY, MID) == ["daily"]
 
 
-def test_due_is_false_for_a_snapshot_from_the_future():
-    assert sp.due([snap("a", T0 + 3 * H, "hourly")], sp.parse_policy({"hourly": {"keep": 1}}), T0) == []
+def test_a_snapshot_from_a_later_slot_does_not_stop_its_class():
+    # A helix_<future>_hourly name once made the class never due again. (Alone, it reads as a
+    # class that began later; the planner leaves out names after the node's clock first.)
+    pol = sp.parse_policy({"hourly": {"keep": 1}})
+    assert sp.due([snap("a", MID + 3 * H, "hourly"), snap("b", MID - H, "hourly")], pol, MID) == ["hourly"]
+    assert sp.due([snap("a", MID + 3 * H, "hourly"), snap("b", MID - 60, "hourly")], pol, MID) == []
+    assert sp.due([snap("a", MID + 3 * H, "hourly")], pol, MID) == []
 
 
 def test_due_grid_runs_at_the_finest_interval():
     pol = sp.parse_policy("6h:15m, 2d:1h")
-    assert sp.due([snap("a", T0 - 14 * M, "grid")], pol, T0) == []
-    assert sp.due([snap("a", T0 - 15 * M, "grid")], pol, T0) == ["grid"]
-    assert sp.due([snap("a", T0 - 10, "hourly")], pol, T0) == ["grid"]
+    assert sp.due([snap("a", MID - 9 * M, "grid")], pol, MID) == []
+    assert sp.due([snap("a", MID - 11 * M, "grid")], pol, MID) == ["grid"]
+    assert sp.due([snap("a", MID - 10, "hourly")], pol, MID) == ["grid"]
 
 
 # ---------------------------------------------------------------------------- prune: a day of 15-minute snapshots

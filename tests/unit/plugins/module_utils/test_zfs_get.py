@@ -196,3 +196,12 @@ def test_ssh_mux_notice_is_not_the_commands_stderr():
     assert cli.command_stderr("ControlSocket /run/ssh-ab already exists, disabling multiplexing\n") == ""
     _out, missing = zg.run_tolerating_missing(FakeCli(1, "", cli.command_stderr(err)), HEAD + ["tp/nosuch"])
     assert missing == ["tp/nosuch"]
+
+
+@pytest.mark.parametrize("host, ok", [
+    ("lab2", True), ("root@node-b1.example", True), ("10.0.0.7", True), ("fe80::1", True),
+    ("-oProxyCommand=touch /tmp/x", False), ("-p2222", False), ("a b", False), ("", False), ("host;id", False),
+])
+def test_ssh_host_ok(host, ok):
+    from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ssh_host_ok
+    assert ssh_host_ok(host) is ok

@@ -490,3 +490,29 @@ def test_plan_pair_falls_back_to_bookmarks_of_destroyed_snapshots(chain, data):
         return
     want = ["-I", "tank/a@" + names[k - 1]] if kept[k - 1] else ["-i", "tank/a#" + names[k - 1]]
     assert sends(steps) == [["zfs", "send"] + want + ["tank/a@" + names[-1]]]
+
+
+# ---------------------------------------------------------------------------- refusals, file names
+
+@pytest.mark.parametrize("source, target, same", [
+    ("tank/a", "tank/a", True), ("tank/a", "tank/a/b", True), ("tank/a/b", "tank/a", True),
+    ("tank/a", "tank", True), ("tank/a", "tank/ab", False), ("tank/a", "tank2/a", False),
+])
+def test_same_tree(source, target, same):
+    assert rplan.same_tree(source, target) is same
+
+
+def test_stream_file_names_keep_look_alike_datasets_apart():
+    names = {rplan.stream_file_name(ds, "s1") for ds in ("tank/a_b", "tank/a/b", "tank_a/b", "tank_a_b")}
+    assert len(names) == 4
+    assert rplan.stream_file_name("tank/a/b", "s2", "tank/a/b@s1") == "tank%a%b@s2%from@s1.zstream"
+    # A bookmark base and a snapshot base of one name are different streams.
+    assert rplan.stream_file_name("t/a", "s2", "t/a#s1") != rplan.stream_file_name("t/a", "s2", "t/a@s1")
+    # A snapshot named like another's "from" part can't produce the same file.
+    assert rplan.stream_file_name("t/a", "x-from-y") != rplan.stream_file_name("t/a", "x", "t/a@y")
+
+
+@given(st.lists(st.tuples(st.from_regex(r"[a-z][a-z0-9_./-]{0,12}", fullmatch=True),
+                          st.from_regex(r"[a-z0-9_.:-]{1,6}", fullmatch=True)), min_size=2, max_size=6, unique=True))
+def test_stream_file_names_are_injective(streams):
+    assert len({rplan.stream_file_name(ds, snap) for ds, snap in streams}) == len(streams)

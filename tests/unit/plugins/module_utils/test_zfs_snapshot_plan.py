@@ -146,7 +146,7 @@ def test_chunks_keep_every_name_once_in_order_and_split_only_when_needed(lengths
     items = ["%d-" % i + "x" * n for i, n in enumerate(lengths)]
     out = plan.chunks(["zfs", "release", "t"], items)
     assert [n for c in out for n in c[3:]] == items
-    sizes = [sum(len(n) + 1 for n in c[3:]) for c in out]
+    sizes = [sum(len(n) + 1 for n in c) for c in out]  # the head counts too, as on a command line
     assert all(s <= ARG_LIMIT or len(c) == 4 for s, c in zip(sizes, out))
     for size, following in zip(sizes, out[1:]):  # greedy: the next name would not have fitted
         assert size + len(following[3]) + 1 > ARG_LIMIT
@@ -372,15 +372,17 @@ def test_schedule_creates_the_due_classes_with_utc_names():
     assert plan.schedule(out, ["tp/a", "tp/b"], HOURLY_DAILY, T0 + 5 * H + 15 * M, "helix_", OWNER, True, False) == (
         {"daily": ["tp/a@helix_20261122T051500Z_daily", "tp/b@helix_20261122T051500Z_daily"],
          "hourly": ["tp/a@helix_20261122T051500Z_hourly", "tp/b@helix_20261122T051500Z_hourly"]}, [])
-    # At T0 the hourly of tp/a is 30 minutes old; its daily is exactly one day old.
-    assert plan.schedule(out, ["tp/a"], HOURLY_DAILY, T0, "helix_", OWNER, True, True) == (
-        {"daily": ["tp/a@helix_20261122T000000Z_daily"]}, [])
+    # By slot, not by age: 10 minutes before T0 tp/a's hourly (23:30) and daily (00:00 that day)
+    # are in their current slots; 10 minutes after, a new hour and a new day began.
+    assert plan.schedule(out, ["tp/a"], HOURLY_DAILY, T0 - 10 * M, "helix_", OWNER, True, True) == ({}, [])
+    assert plan.schedule(out, ["tp/a"], HOURLY_DAILY, T0 + 10 * M, "helix_", OWNER, True, False) == (
+        {"daily": ["tp/a@helix_20261122T001000Z_daily"], "hourly": ["tp/a@helix_20261122T001000Z_hourly"]}, [])
 
 
 def test_schedule_grid_creates_grid_snapshots():
     pol = sp.parse_policy("6h:15m, 2d:1h")
     out = listing(fs("tp/a"), owned("tp/a", T0 - 14 * M, "grid", 10))
-    assert plan.schedule(out, ["tp/a"], pol, T0, "helix_", OWNER, True, True) == ({}, [])
+    assert plan.schedule(out, ["tp/a"], pol, T0 - 30, "helix_", OWNER, True, True) == ({}, [])
     assert plan.schedule(out, ["tp/a"], pol, T0 + M, "helix_", OWNER, True, True) == (
         {"grid": ["tp/a@helix_20261122T000100Z_grid"]}, [])
 
@@ -460,9 +462,9 @@ def test_schedule_each_dataset_on_its_own():
     pol = sp.parse_policy({"hourly": {"keep": 1}})
     out = listing(fs("tp/a"), fs("tp/a/b"),
                   owned("tp/a", T0 - 2 * H, "hourly", 10), owned("tp/a/b", T0 - 3 * H, "hourly", 11),
-                  owned("tp/a/b", T0 - 30 * M, "hourly", 12))
-    create, destroy = plan.schedule(out, ["tp/a", "tp/a/b"], pol, T0, "helix_", OWNER, True, True)
-    assert create == {"hourly": ["tp/a@helix_20261122T000000Z_hourly"]}
+                  owned("tp/a/b", T0, "hourly", 12))
+    create, destroy = plan.schedule(out, ["tp/a", "tp/a/b"], pol, T0 + 30 * M, "helix_", OWNER, True, True)
+    assert create == {"hourly": ["tp/a@helix_20261122T003000Z_hourly"]}
     assert names(destroy) == ["tp/a@helix_20261121T220000Z_hourly", "tp/a/b@helix_20261121T210000Z_hourly"]
 
 
@@ -499,3 +501,23 @@ def test_policy_commands_create_owned_then_destroy_in_one_program():
                        "tp/a@helix_20261122T000000Z_hourly"]
     assert cmds[1][:6] == ["zfs", "program", "-j", "tp", "/dev/stdin", "--"] and cmds[1][6:] == names(doomed)
     assert len(cmds) == 2
+
+
+def test_schedule_a_snapshot_named_after_the_clock_counts_for_nothing():
+    # One helix_<future>_hourly name once stopped the class for good, silently.
+    pol = sp.parse_policy({"hourly": {"keep": 2}})
+    out = listing(fs("tp/a"), owned("tp/a", T0 + 30 * D, "hourly", 10))
+    assert plan.schedule(out, ["tp/a"], pol, T0, "helix_", OWNER, True, False, clock=T0) == (
+        {"hourly": ["tp/a@helix_20261122T000000Z_hourly"]}, [])
+    assert plan.from_the_future(out, ["tp/a"], "helix_", OWNER, T0) == ["tp/a@helix_20261222T000000Z_hourly"]
+    assert plan.from_the_future(out, ["tp/a"], "helix_", OWNER, T0 + 30 * D) == []
+
+
+def test_schedule_drift_check_owes_nothing_for_slots_before_the_first_snapshot():
+    # The drift check asks about now - grace; a schedule installed after that slot began owes
+    # nothing for it. A later missed slot is drift.
+    pol = sp.parse_policy({"frequent": {"every": "15m", "keep": 9}})
+    out = listing(fs("tp/a"), owned("tp/a", T0 + 16 * M, "frequent", 10))
+    assert plan.schedule(out, ["tp/a"], pol, T0 + 14 * M, "helix_", OWNER, True, False, clock=T0 + 19 * M) == ({}, [])
+    assert plan.schedule(out, ["tp/a"], pol, T0 + 40 * M, "helix_", OWNER, True, False, clock=T0 + 45 * M) == (
+        {"frequent": ["tp/a@helix_20261122T004000Z_frequent"]}, [])
