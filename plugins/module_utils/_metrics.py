@@ -50,6 +50,8 @@ METRICS = {
     "snapshot_newest_timestamp_seconds": (
         "gauge", "The newest scheduled snapshot of the class (the time its name records); 0 when there is none."),
     "snapshot_interval_seconds": ("gauge", "How often the schedule snapshots the class."),
+    "snapshot_future_named": (
+        "gauge", "Scheduled snapshots of the class named after the node's clock (a clock problem; not counted as newest)."),
     "replication_last_sent_timestamp_seconds": (
         "gauge", "Creation of the newest snapshot sent from the dataset (its newest bookmark)."),
     "replica_newest_snapshot_timestamp_seconds": (
@@ -198,24 +200,30 @@ def add_datasets(m, datasets):
             m.add("dataset_refquota_bytes", d["refquota"], dataset=name)
 
 
-def newest_scheduled(datasets, listing, schedules):
-    """{(dataset, class): (newest time, interval)} over every schedule: the newest owned
-    snapshot's time as its name records it (the scheduler's own clock), 0 if none. A root
-    that doesn't exist counts too, with 0: it is scheduled and has no snapshot."""
+def newest_scheduled(datasets, listing, schedules, now):
+    """{(dataset, class): (newest time, interval, names after the clock)} over every schedule:
+    the newest owned snapshot's time as its name records it (the scheduler's own clock), 0 if
+    none. A name dated after ``now`` (the node's clock, give or take plan.CLOCK_SKEW) is a clock
+    problem: counted apart, never the newest (it would hide a stalled schedule). A root that
+    doesn't exist counts too, with 0: it is scheduled and has no snapshot."""
     out = {}
     for sch in schedules:
         scope = plan.scope({"datasets": datasets}, sch["datasets"], sch["recursive"])
         scope += [r for r in sch["datasets"] if r not in datasets]
         for ds in scope:
-            times = {}
+            times, future = {}, {}
             for s in listing["snaps"].get(ds, []):
                 parsed = policy.parse_name(sch["prefix"], s["short"])
                 if parsed and (sch["owner"] is None or s["props"].get(plan.OWNER_PROP) == sch["owner"]):
-                    times[parsed[1]] = max(times.get(parsed[1], 0), parsed[0])
+                    if parsed[0] > now + plan.CLOCK_SKEW:
+                        future[parsed[1]] = future.get(parsed[1], 0) + 1
+                    else:
+                        times[parsed[1]] = max(times.get(parsed[1], 0), parsed[0])
             for cls, every in sch["classes"].items():
                 # A dataset in two schedules: its most demanding interval, its newest snapshot.
-                old_t, old_every = out.get((ds, cls), (0, every))
-                out[(ds, cls)] = (max(old_t, times.get(cls, 0)), min(old_every, every))
+                old_t, old_every, old_future = out.get((ds, cls), (0, every, 0))
+                out[(ds, cls)] = (max(old_t, times.get(cls, 0)), min(old_every, every),
+                                  max(old_future, future.get(cls, 0)))
     return out
 
 
@@ -223,14 +231,15 @@ def _creation(items):
     return max((int(i["props"].get("creation", 0)) for i in items), default=0)
 
 
-def add_snapshots(m, datasets, listing, schedules):
+def add_snapshots(m, datasets, listing, schedules, now):
     """Newest scheduled snapshot per (dataset, class), and replication: a source's newest
     bookmark (zfs_replicate bookmarks each snapshot it sends), a helix:role=replica dataset's
     newest snapshot. A dataset with bookmarks and another role (migrated, ...) is no longer
     replicated; a primary without bookmarks (a migration's target) was never a source."""
-    for (ds, cls), (t, every) in newest_scheduled(datasets, listing, schedules).items():
+    for (ds, cls), (t, every, future) in newest_scheduled(datasets, listing, schedules, now).items():
         m.add("snapshot_newest_timestamp_seconds", t, dataset=ds, **{"class": cls})
         m.add("snapshot_interval_seconds", every, dataset=ds, **{"class": cls})
+        m.add("snapshot_future_named", future, dataset=ds, **{"class": cls})
     for ds in sorted(set(datasets) | set(listing["bookmarks"])):
         role = datasets.get(ds, {}).get("role")
         marks = listing["bookmarks"].get(ds, [])
@@ -249,7 +258,7 @@ def render(now, pools=None, sizes=None, datasets=None, listing=None, schedules=(
     if datasets is not None:
         add_datasets(m, datasets)
         if listing is not None:
-            add_snapshots(m, datasets, listing, schedules)
+            add_snapshots(m, datasets, listing, schedules, now)
     m.add("collector_success", int(bool(success)))
     m.add("collector_last_run_timestamp_seconds", int(now))
     if duration is not None:

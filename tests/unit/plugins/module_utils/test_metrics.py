@@ -281,3 +281,12 @@ def test_exposition_format(node):
         assert line.rsplit(" ", 1)[0] not in series
         series.add(line.rsplit(" ", 1)[0])
     assert seen == ["helix_zfs_" + k for k in m.METRICS]  # every metric shows up in this state
+
+
+def test_a_snapshot_named_after_the_clock_is_counted_apart(node):
+    # It once became the newest: the staleness went negative and its alert could never fire.
+    text = m.render(NOW - 3600, **node)  # the node's clock an hour back: 00:00's and 00:15's names are ahead
+    assert 'helix_zfs_snapshot_newest_timestamp_seconds{class="frequent",dataset="htmon/tenants/acme"} 0' in text
+    assert 'helix_zfs_snapshot_future_named{class="frequent",dataset="htmon/tenants/acme"} 2' in text
+    assert 'helix_zfs_snapshot_future_named{class="hourly",dataset="htmon/tenants/globex"} 0' in text
+    assert 'helix_zfs_snapshot_future_named{class="frequent",dataset="htmon/tenants/acme"} 0' in m.render(NOW, **node)
