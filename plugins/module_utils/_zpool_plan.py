@@ -174,6 +174,22 @@ def in_other_pools(name, pools, desired, key):
         raise PlanError("devices already in use: %s" % "; ".join(clashes))
 
 
+def refuse_create_over_exported(name, importable, desired, key, resolve):
+    """A pool that is not imported is about to be created: refuse when an importable pool (from
+    the ``zpool import`` scan) has this name or sits on a declared device. Creating it would
+    destroy that pool's data (with force_devices, silently). ``resolve`` maps a name from the
+    scan to a device path, or None when it isn't one."""
+    mine = {key(d) for d in declared_devices(desired)}
+    for pool in importable:
+        on = sorted({n for n in pool["names"] if resolve(n) and key(resolve(n)) in mine})
+        if pool["name"] == name or on:
+            raise PlanError(
+                "pool %s is not imported, but an exported pool %s (id %s, %s)%s can be imported; nothing was "
+                "changed. Use state: imported to import it (import_force: true if another host last used it), "
+                "or destroy it on purpose first." % (
+                    name, pool["name"], pool["id"], pool["state"], " is on " + ", ".join(on) if on else ""))
+
+
 def declared_devices(desired):
     out = []
     for cls, _kw in CLASSES:

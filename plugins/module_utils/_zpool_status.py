@@ -122,3 +122,28 @@ def parse_version(doc):
         "userland": re.sub(r"^zfs-", "", v.get("userland", "")),
         "kernel": re.sub(r"^zfs-kmod-", "", v.get("kernel", "")),
     }
+
+
+def parse_import_scan(text):
+    """``zpool import`` (the scan; no JSON form in OpenZFS 2.3) -> [{name, id, state, names}]:
+    each importable pool and the words of its config section (vdev, group and device names as
+    printed; the caller keeps those that are devices)."""
+    out, cur, in_config = [], None, False
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition(":")
+        if sep and key == "pool" and not line.startswith("\t"):
+            cur = {"name": value.strip(), "id": None, "state": None, "names": []}
+            out.append(cur)
+            in_config = False
+        elif cur is None:
+            continue
+        elif sep and key in ("id", "state") and not in_config:
+            cur[key] = value.strip()
+        elif sep and key == "config" and not value.strip():
+            in_config = True
+        elif in_config and line.strip():
+            if sep and not line.startswith(("\t", "  ")):  # a later "errors:"-style key ends it
+                in_config = False
+            else:
+                cur["names"].append(line.split()[0])
+    return out

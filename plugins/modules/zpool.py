@@ -43,12 +43,15 @@ options:
   state:
     description:
       - V(present) creates the pool from O(vdevs) if it does not exist, and converges layout,
-        properties and disk operations if it does.
+        properties and disk operations if it does. A pool that is not imported but can be (by its
+        name, or one on a declared device) is never created over - the task fails and points to
+        V(imported), even with O(force_devices).
       - V(absent) destroys the pool, only with O(force=true); without it the task fails and says
         what it would destroy.
       - V(exported) exports the pool if it is imported.
       - V(imported) imports the pool if it is not imported (see O(import_dirs), O(import_guid),
-        O(altroot)), then converges like V(present).
+        O(altroot), O(import_force)), then converges like V(present) in the same run. In check
+        mode the plan is the import alone: the rest can only be read once the pool is imported.
     type: str
     choices: [present, absent, exported, imported]
     default: present
@@ -195,6 +198,12 @@ options:
   import_guid:
     description: Import the pool with this GUID (under O(name)), for pools with the same name.
     type: str
+  import_force:
+    description:
+      - Import with C(zpool import -f) - for a pool another host last used and did not export.
+        Only when that host no longer uses it - two hosts writing one pool corrupt it.
+    type: bool
+    default: false
   altroot:
     description: Alternate root for O(state=imported) and creation (C(-R)).
     type: path
@@ -283,12 +292,15 @@ diff:
   type: dict
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.helix.zfs.plugins.module_utils import _zpool_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils._devices import IdentityCache
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import run_module
 from ansible_collections.helix.zfs.plugins.module_utils._zpool_status import (
+    parse_import_scan,
     parse_pool_properties,
     parse_status,
 )
@@ -314,6 +326,23 @@ def desired_layout(p):
     for cls, _kw in plan.DEVICE_CLASSES:
         out[cls] = None if p[cls] is None else list(p[cls])
     return out
+
+
+def importable(cli, p):
+    """The pools ``zpool import`` finds (in O(import_dirs), or its default places)."""
+    argv = ["zpool", "import"]
+    for d in p["import_dirs"] or []:
+        argv += ["-d", d]
+    _rc, out, _err = cli.run(argv, ok_rcs=(0, 1))  # 1: none found
+    return parse_import_scan(out)
+
+
+def device_path(word):
+    """A device name as ``zpool import`` prints it -> its path, or None for a vdev or group name."""
+    for path in (word, "/dev/" + word, "/dev/disk/by-id/" + word):
+        if path.startswith("/dev/") and os.path.exists(path):
+            return path
+    return None
 
 
 def vdev_ashift_errors(cli, name, pool, want):
@@ -347,7 +376,7 @@ def compute(cli, p):
             return pool, [], None, None
         return pool, [["zpool", "export", name]], {"state": "imported"}, {"state": "exported"}
     if pool is None and state == "imported":
-        cmd = ["zpool", "import"]
+        cmd = ["zpool", "import"] + (["-f"] if p["import_force"] else [])
         for d in p["import_dirs"] or []:
             cmd += ["-d", d]
         if p["altroot"]:
@@ -360,6 +389,7 @@ def compute(cli, p):
     if pool is None:
         if not desired["data"]:
             raise plan.PlanError("pool %s does not exist; give its vdevs to create it" % name)
+        plan.refuse_create_over_exported(name, importable(cli, p), desired, key, device_path)
         props = dict(p["properties"])
         if p["altroot"]:
             props["altroot"] = p["altroot"]
@@ -426,6 +456,15 @@ def run(module, cli):
     if cmds and not module.check_mode:
         for c in cmds:
             cli.run(c)
+        if cmds[0][1] == "import":  # imported: now its layout, properties and scans can be read
+            try:
+                _pool, rest, _before, after_rest = compute(cli, dict(p, state="present"))
+            except plan.PlanError as e:
+                module.fail_json(msg="pool %s was imported, then: %s" % (p["name"], e), changed=True, commands=cmds)
+            for c in rest:
+                cli.run(c)
+            cmds += rest
+            after = dict(after, **(after_rest or {}))
         if p["wait"]:
             wait_for(cli, p["name"], cmds)
         result["pool"] = read_pools(cli, p["name"])[0]
@@ -465,6 +504,7 @@ def main():
             wait=dict(type="bool", default=False),
             import_dirs=dict(type="list", elements="path"),
             import_guid=dict(type="str"),
+            import_force=dict(type="bool", default=False),
             altroot=dict(type="path"),
         ),
         supports_check_mode=True,

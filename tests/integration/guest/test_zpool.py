@@ -193,6 +193,24 @@ def test_export_then_import(disks):
     assert sh("zfs get -Hp -o value mountpoint htz").strip() == "/mnt/htalt/htz"
 
 
+def test_present_over_an_exported_pool_is_refused_and_imported_converges_the_rest(disks):
+    # Seen after a reboot: state present over an exported pool's disks planned zpool create,
+    # and force_devices would have made it over the data. imported then skipped scrub and wait.
+    run_module("zpool", {"name": "htz", "vdevs": [{"type": "mirror", "disks": disks[:2]}]})
+    sh("echo data > /htz/note && zpool export htz")
+    for name, force in (("htz", False), ("htz", True), ("htnew", True)):  # same name, or only its disks
+        for check_mode in (True, False):
+            r = run_module("zpool", {"name": name, "force_devices": force,
+                                     "vdevs": [{"type": "mirror", "disks": disks[:2]}]}, check=check_mode)
+            assert r.get("failed") and "exported pool htz" in r["msg"] and "state: imported" in r["msg"], r
+    assert status("htz") == "" and "pool: htz" in sh("zpool import -d /dev/disk/by-id")
+    r = run_module("zpool", {"name": "htz", "state": "imported", "import_dirs": ["/dev/disk/by-id"],
+                             "scrub": "start", "wait": True})
+    assert r["commands"] == [["zpool", "import", "-d", "/dev/disk/by-id", "htz"], ["zpool", "scrub", "htz"]], r
+    assert (r["pool"]["scan"]["function"], r["pool"]["scan"]["state"]) == ("scrub", "finished")
+    assert sh("cat /htz/note") == "data\n"
+
+
 def test_destroy_needs_force(disks):
     run_module("zpool", {"name": "htz", "vdevs": [{"disks": [disks[0]]}]})
     sh("zfs create htz/keep")

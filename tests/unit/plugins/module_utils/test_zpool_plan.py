@@ -344,3 +344,27 @@ def test_summarize(rich):
         "special": ["mirror(%s, %s)" % (D6, D7)], "dedup": ["disk(%s)" % D8],
         "log": ["mirror(%s, %s)" % (D9, D10)], "cache": [D11], "spare": [D12],
     }
+
+
+# ---------------------------------------------------------------------------- over an exported pool
+
+SCAN = [{"name": "htz", "id": "81", "state": "ONLINE", "names": ["htz", "mirror-0", "vdb1", "vdc1"]}]
+
+
+def _resolve(word):
+    return {"vdb1": "/dev/vdb", "vdc1": "/dev/vdc"}.get(word)
+
+
+def _mirror(*disks):
+    return {"data": [{"type": "mirror", "disks": list(disks)}], "log": None, "special": None, "dedup": None,
+            "cache": None, "spare": None}
+
+
+@pytest.mark.parametrize("name, disks", [("htz", ["/dev/vdx"]), ("other", ["/dev/vdc", "/dev/vdd"])])
+def test_create_over_an_exported_pool_is_refused(name, disks):
+    with pytest.raises(plan.PlanError, match=r"exported pool htz \(id 81, ONLINE\).*state: imported"):
+        plan.refuse_create_over_exported(name, SCAN, _mirror(*disks), lambda d: d, _resolve)
+
+
+def test_create_on_other_disks_goes_ahead():
+    assert plan.refuse_create_over_exported("new", SCAN, _mirror("/dev/vdd", "/dev/vde"), lambda d: d, _resolve) is None

@@ -94,3 +94,16 @@ def test_pool_properties_are_typed(fixture_text):
 def test_version(fixture_text):
     v = zs.parse_version(json.loads(fixture_text("zpool", "version.json")))
     assert v == {"userland": "2.3.2-2~bpo12+2", "kernel": "2.3.2-2~bpo12+2"}
+
+
+def test_import_scan(fixture_text):
+    pools = zs.parse_import_scan(fixture_text("zpool", "import-scan.txt"))
+    assert [(p["name"], p["state"]) for p in pools][:1] == [("htz", "ONLINE")]
+    assert pools[0]["id"].isdigit()
+    assert [n for n in pools[0]["names"] if n.startswith("virtio-")] == [
+        "virtio-helix-d1-part1", "virtio-helix-d2-part1"]
+
+
+def test_import_scan_of_nothing():
+    assert zs.parse_import_scan("") == []
+    assert zs.parse_import_scan("no pools available to import\n") == []
