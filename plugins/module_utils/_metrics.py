@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
-from ansible_collections.helix.zfs.plugins.module_utils._props import parse_value
+from ansible_collections.helix.zfs.plugins.module_utils._props import ROLE_PROP, parse_value
 from ansible_collections.helix.zfs.plugins.module_utils._zpool_status import VDEV_GROUPS
 
-ROLE_PROP = "helix:role"
 POOL_STATES = ("ONLINE", "DEGRADED", "FAULTED", "OFFLINE", "UNAVAIL", "REMOVED", "SUSPENDED")
 POOL_COLUMNS = ("name", "size", "allocated", "free", "fragmentation")
 DATASET_COLUMNS = ("name", "used", "available", "referenced", "quota", "refquota", ROLE_PROP)
@@ -208,7 +207,9 @@ def newest_scheduled(datasets, listing, schedules, now):
     doesn't exist counts too, with 0: it is scheduled and has no snapshot."""
     out = {}
     for sch in schedules:
-        scope = plan.scope({"datasets": datasets}, sch["datasets"], sch["recursive"])
+        # Replicas get no scheduled snapshots (theirs come from their source): no staleness either.
+        scope = [ds for ds in plan.scope({"datasets": datasets}, sch["datasets"], sch["recursive"])
+                 if datasets[ds].get("role") != "replica"]
         scope += [r for r in sch["datasets"] if r not in datasets]
         for ds in scope:
             times, future = {}, {}

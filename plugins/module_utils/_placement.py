@@ -41,7 +41,7 @@ import re
 import shlex
 import struct
 
-from ansible_collections.helix.zfs.plugins.module_utils._props import parse_size
+from ansible_collections.helix.zfs.plugins.module_utils._props import ROLE_PROP, parse_size
 
 KEYS = ("name", "summary", "size", "copies", "min_copies", "retention", "reproduction_cost",
         "legal_framework", "snapshot_policy", "replication_policy", "pin", "primary")
@@ -51,7 +51,6 @@ DEFAULT_MIN_COPIES = 1
 # deadband, as Ceph's upmap balancer has (upmap_max_deviation), so a run doesn't send
 # terabytes to trade a 1% imbalance for another.
 DEFAULT_TOLERANCE = 0.02
-ROLE_PROP = "helix:role"
 SNAP_PREFIX = "helix-place"
 # Step kinds in the order they are listed within a wave.
 KINDS = ("create", "create_copy", "demote", "final_sync", "promote", "drop_copy")

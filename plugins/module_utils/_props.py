@@ -23,6 +23,9 @@ NONE_IS_ZERO = frozenset(("quota", "refquota", "reservation", "refreservation",
 # Values ZFS stores under another name: compared as the name ZFS reads back.
 # (OpenZFS >= 2.2 on Linux: xattr=sa is what xattr=on means, and it reads back as "on".)
 ALIASES = {"xattr": {"sa": "on"}}
+# The role a dataset plays in replication and migration, as the user property ROLE_PROP says:
+# primary (writable, authoritative), replica (read-only, received), demoted, migrated.
+ROLE_PROP = "helix:role"
 _UNITS = {"": 0, "B": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6, "Z": 7}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([BKMGTPEZ]?)(?:I?B)?\s*$", re.IGNORECASE)
 

@@ -10,6 +10,7 @@ bookmark``; ``columns()`` names what it must print and ``parse_list()`` reads it
 from __future__ import annotations
 
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy_mod
+from ansible_collections.helix.zfs.plugins.module_utils._props import ROLE_PROP
 
 OWNER_PROP = "helix:owner"
 _BASE = ("name", "type", "guid", "createtxg", "userrefs", "clones", "written")
@@ -46,11 +47,22 @@ class PlanError(Exception):
     """The request can't be carried out safely; the message says exactly why."""
 
 
-def columns(tags, written=True):
+# What a schedule reads to leave replicas alone.
+SCHEDULE_COLUMNS = ("readonly", ROLE_PROP)
+
+
+def columns(tags, written=True, extra=()):
     """What the one zfs list prints. ``written`` is costly on snapshots (ZFS works out the space
     between each and its predecessor), so only a rollback, which needs it, asks for it."""
     base = list(_BASE) if written else [c for c in _BASE if c != "written"]
-    return base + [OWNER_PROP] + sorted(set(tags) - {OWNER_PROP})
+    return base + list(extra) + [OWNER_PROP] + sorted(set(tags) - {OWNER_PROP} - set(extra))
+
+
+def replica(listing, ds):
+    """A dataset a schedule must not snapshot: a replica (role replica, or read-only), whose
+    snapshots come from its source; one of its own would make the next incremental diverge."""
+    props = listing["datasets"].get(ds, {}).get("props", {})
+    return props.get("readonly") == "on" or props.get(ROLE_PROP) == "replica"
 
 
 def _num(v):
@@ -265,7 +277,7 @@ def schedule(listing, datasets, pol, now, prefix, owner, do_create, do_prune, cl
     for ds in datasets:
         owned = owned_snapshots(listing, ds, prefix, owner)
         counted = [s for s in owned if clock is None or s["time"] <= clock + CLOCK_SKEW]
-        due = policy_mod.due(counted, pol, now) if do_create else []
+        due = policy_mod.due(counted, pol, now) if do_create and not replica(listing, ds) else []
         for cls in due:
             name = "%s@%s" % (ds, policy_mod.snapshot_name(prefix, cls, now))
             if find(listing, name) is None:

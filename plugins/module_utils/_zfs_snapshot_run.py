@@ -32,7 +32,7 @@ def enforce(cli, datasets, recursive, pol, now, prefix="helix_", owner="helix.zf
     """One schedule, read and applied: {changed, commands, created, destroyed, future (snapshots
     named after the node's clock: a clock problem)}. Raises
     plan.PlanError for a missing dataset, ZfsCommandError for a failed command."""
-    cols = plan.columns({}, written=False)
+    cols = plan.columns({}, written=False, extra=plan.SCHEDULE_COLUMNS)
     out, missing = list_tree(cli, datasets, cols, recursive)
     if missing:
         raise plan.PlanError("no such dataset: %s" % ", ".join(sorted(missing)))

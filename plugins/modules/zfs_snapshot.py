@@ -322,7 +322,8 @@ def run(module, cli):
         roots, targets, pol, now = validate(p)
         tags = dict(p["properties"])
         owner = p["owner"] or None
-        cols = plan.columns(tags, written=p["state"] == "rolled_back")
+        cols = plan.columns(tags, written=p["state"] == "rolled_back",
+                            extra=plan.SCHEDULE_COLUMNS if pol is not None else ())
         out, missing = list_tree(cli, roots, cols, p["recursive"])
         if missing:
             raise plan.PlanError("no such dataset: %s. Nothing was changed." % ", ".join(sorted(missing)))

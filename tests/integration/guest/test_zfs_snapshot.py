@@ -194,6 +194,16 @@ def test_a_snapshot_named_after_the_clock_does_not_stop_the_schedule(pool):
     assert run_module("zfs_snapshot", args)["created"] == []
 
 
+def test_schedule_leaves_replicas_alone(pool):
+    # A recursive schedule over a migration target once snapshotted its replicas: the next
+    # incremental failed as diverged, and the snapshots hid the replication lag.
+    sh("zfs set helix:role=replica hts/app/db && zfs set readonly=on hts/other")
+    args = {"datasets": ["hts"], "recursive": True, "policy": {"hourly": {"keep": 2}}, "now": str(T0)}
+    _check, applied = converge("zfs_snapshot", args, snaps())
+    assert sorted(n.split("@")[0] for n in applied["created"]) == ["hts", "hts/app", "hts/app/files"]
+    assert [n for n in names() if n.startswith(("hts/app/db@", "hts/other@"))] == []
+
+
 def test_schedule_creates_only_when_due_with_utc_names(pool, zfs_calls):
     now = T0 + 3600
     args = {"datasets": ["hts/app"], "recursive": True, "now": str(now),

@@ -290,3 +290,10 @@ def test_a_snapshot_named_after_the_clock_is_counted_apart(node):
     assert 'helix_zfs_snapshot_future_named{class="frequent",dataset="htmon/tenants/acme"} 2' in text
     assert 'helix_zfs_snapshot_future_named{class="hourly",dataset="htmon/tenants/globex"} 0' in text
     assert 'helix_zfs_snapshot_future_named{class="frequent",dataset="htmon/tenants/acme"} 0' in m.render(NOW, **node)
+
+
+def test_replicas_under_a_recursive_schedule_have_no_staleness(node):
+    node = dict(node, schedules=[m.schedule({"datasets": ["htmon"], "recursive": True, "policy": {"hourly": {"keep": 2}}})])
+    text = m.render(NOW, **node)
+    assert 'dataset="htmon/app"' in "\n".join(samples(text, "snapshot_newest_timestamp_seconds"))
+    assert "htmon/replica" not in "\n".join(samples(text, "snapshot_newest_timestamp_seconds"))

@@ -521,3 +521,17 @@ def test_schedule_drift_check_owes_nothing_for_slots_before_the_first_snapshot()
     assert plan.schedule(out, ["tp/a"], pol, T0 + 14 * M, "helix_", OWNER, True, False, clock=T0 + 19 * M) == ({}, [])
     assert plan.schedule(out, ["tp/a"], pol, T0 + 40 * M, "helix_", OWNER, True, False, clock=T0 + 45 * M) == (
         {"frequent": ["tp/a@helix_20261122T004000Z_frequent"]}, [])
+
+
+def test_schedule_leaves_replicas_alone():
+    pol = sp.parse_policy({"hourly": {"keep": 2}})
+    out = listing(fs("tp/a"), fs("tp/r"), fs("tp/ro"))
+    out["datasets"]["tp/r"]["props"]["helix:role"] = "replica"
+    out["datasets"]["tp/ro"]["props"]["readonly"] = "on"
+    assert plan.schedule(out, ["tp/a", "tp/r", "tp/ro"], pol, T0, "helix_", OWNER, True, True) == (
+        {"hourly": ["tp/a@helix_20261122T000000Z_hourly"]}, [])
+
+
+def test_columns_with_the_schedule_extras_keep_tags_last():
+    assert plan.columns({"helix:x": "1"}, written=False, extra=plan.SCHEDULE_COLUMNS)[-4:] == [
+        "readonly", "helix:role", plan.OWNER_PROP, "helix:x"]
