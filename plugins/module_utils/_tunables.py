@@ -25,6 +25,9 @@ RAM_SIZED = frozenset(("zfs_arc_max", "zfs_arc_min", "zfs_arc_sys_free", "zfs_di
 ARC_MAX_FLOOR = 64 << 20
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _SIZED = re.compile(r"^\s*\d+(?:\.\d+)?\s*[KMGTPE](?:i?B)?\s*$", re.IGNORECASE)
+# A parameter value is one word: it goes into /sys and into a modprobe.d "options" line, where
+# a space, a newline or a "#" would add options or whole lines (install commands run as root).
+_WORD = re.compile(r"[A-Za-z0-9_.,:+-]+")
 
 
 class TunableError(Exception):
@@ -47,6 +50,9 @@ def resolve(name, value, memtotal):
         return str(int(memtotal * pct / 100))
     if _SIZED.match(text):
         return str(parse_size(text))
+    if not _WORD.fullmatch(text):
+        raise TunableError("%s: %r is not one word (letters, digits and _ . , : + -). Nothing was changed."
+                           % (name, text))
     return text
 
 

@@ -58,6 +58,12 @@ def columns(tags, written=True, extra=()):
     return base + list(extra) + [OWNER_PROP] + sorted(set(tags) - {OWNER_PROP} - set(extra))
 
 
+def hold_tag_ok(tag):
+    """A hold tag zfs can only read as a tag: not empty, at most 255 characters, no leading
+    ``-`` (``zfs hold -r ...`` would be an option), no control characters."""
+    return bool(tag) and len(tag) <= 255 and not tag.startswith("-") and tag.isprintable()
+
+
 def replica(listing, ds):
     """A dataset a schedule must not snapshot: a replica (role replica, or read-only), whose
     snapshots come from its source; one of its own would make the next incremental diverge."""

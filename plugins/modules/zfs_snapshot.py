@@ -280,8 +280,8 @@ def validate(p):
             raise plan.PlanError("invalid tag %r: tags are user properties (module:property), not %s"
                                  % (k, plan.OWNER_PROP))
     for tag in p["hold"] + p["release"]:
-        if not tag or len(tag) > 255:
-            raise plan.PlanError("invalid hold tag %r" % tag)
+        if not plan.hold_tag_ok(tag):
+            raise plan.PlanError("invalid hold tag %r: 1-255 printable characters, not starting with -" % tag)
     targets = None
     if p["snapshots"] is not None:
         targets = []

@@ -108,3 +108,16 @@ def test_snapshot_schedule_timer(host):
     # The runner's own line (systemd adds its "Finished ..." lines to the unit's journal too).
     log = host.check_output("journalctl -u helix-zfs-snapshot-tenants.service -o cat --no-pager | grep '^{' | tail -1")
     assert json.loads(log)["changed"] is True
+
+
+def test_collector_runs_sandboxed(host):
+    """monitoring: the collector, a root job, may write only its textfile directory (and its
+    ExecStart path is quoted); run so, it still reads every pool and dataset."""
+    show = host.check_output("systemctl show -p ProtectSystem -p NoNewPrivileges -p ReadWritePaths "
+                             "-p ExecStart helix-zfs-textfile.service")
+    assert "ProtectSystem=strict" in show and "NoNewPrivileges=yes" in show, show
+    assert "ReadWritePaths=/var/lib/prometheus/node-exporter" in show, show
+    host.check_output("systemctl start helix-zfs-textfile.service")
+    prom = host.file("/var/lib/prometheus/node-exporter/helix_zfs.prom").content_string
+    assert "helix_zfs_collector_success 1" in prom
+    assert 'helix_zfs_pool_health{pool="labpool",state="ONLINE"} 1' in prom

@@ -62,6 +62,8 @@ def test_arc_share_of_ram_l2arc_and_queues(restore):
     ({"zfs_arc_meta_limit": "1G", "zfs_arc_max": "30%"}, "zfs_arc_meta_limit was removed in OpenZFS 2.2"),
     ({"zfs_no_such_knob": 1}, "is not a parameter of this node's zfs module"),
     ({"l2arc_write_max": "10%"}, "a percentage only makes sense for"),
+    # Once written into modprobe.d as a second line: an install command run as root at boot.
+    ({"l2arc_write_max": "8388608\ninstall zfs /bin/sh -c 'touch /tmp/pwned'"}, "is not one word"),
 ])
 def test_bad_requests_change_nothing(restore, parameters, msg):
     before = state()

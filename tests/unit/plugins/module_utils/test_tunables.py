@@ -65,3 +65,12 @@ def test_parsers():
         tun.parse_meminfo("")
     text = "13 1 0x01 147 39984 1 2\nname                            type data\nc_min 4 67108864\nc_max 4 1073741824\n"
     assert tun.parse_kstat(text) == {"c_min": 67108864, "c_max": 1073741824}
+
+
+@pytest.mark.parametrize("value", ["1\ninstall zfs /bin/sh", "1 zfs_arc_max=1", "1#x", "", "lz4 "])
+def test_a_value_is_one_word(value):
+    if value.strip() and " " not in value.strip() and "\n" not in value and "#" not in value:
+        assert tun.resolve("zfs_x", value, 1 << 30) == value.strip()
+    else:
+        with pytest.raises(TunableError, match="is not one word"):
+            tun.resolve("zfs_x", value, 1 << 30)
