@@ -10,7 +10,9 @@ before/after property views for diff mode.
 
 from __future__ import annotations
 
-from ansible_collections.helix.zfs.plugins.module_utils._props import normalize_value
+import re
+
+from ansible_collections.helix.zfs.plugins.module_utils._props import NONE_IS_ZERO, SIZE_PROPS, normalize_value, parse_size
 
 # Set only by zfs create (or, for the key ones, zfs change-key): a later difference is an error.
 CREATE_ONLY = frozenset(("encryption", "keyformat", "pbkdf2iters", "casesensitivity",
@@ -59,10 +61,38 @@ def same(prop, current, wanted):
     return a == b
 
 
+# Values ZFS takes for common properties, checked before planning so check mode plans only what
+# an apply can run (zfs itself checks the rest, and its refusal is a clear error too).
+_ON_OFF = ("atime", "relatime", "readonly", "exec", "setuid", "devices", "overlay", "zoned", "vscan", "nbmand")
+_CHOICES = dict({p: ("on", "off") for p in _ON_OFF}, canmount=("on", "off", "noauto"),
+                sync=("standard", "always", "disabled"), logbias=("latency", "throughput"),
+                snapdir=("hidden", "visible"), primarycache=("all", "none", "metadata"),
+                secondarycache=("all", "none", "metadata"))
+_COMPRESSION = re.compile(r"on|off|lz4|lzjb|zle|gzip(-[1-9])?|zstd(-([1-9]|1[0-9]))?|zstd-fast(-\d+)?")
+
+
 def check_names(props):
+    """Read-only properties, and values ZFS would refuse, as errors before anything is planned."""
     bad = sorted(p for p in props if p in READ_ONLY)
     if bad:
         raise PlanError("read-only properties can't be set: %s" % ", ".join(bad))
+    wrong = []
+    for prop, value in sorted(props.items()):
+        text = normalize_value(prop, value)
+        if text == "inherit" or ":" in prop:
+            continue
+        if prop in SIZE_PROPS and not (text == "0" and prop in NONE_IS_ZERO):
+            try:
+                parse_size(text)
+            except ValueError:
+                wrong.append("%s=%s is not a size (bytes, or a number with K, M, G, T, P or E%s)"
+                             % (prop, value, "; or none" if prop in NONE_IS_ZERO else ""))
+        elif prop in _CHOICES and text not in _CHOICES[prop]:
+            wrong.append("%s=%s is not one of %s" % (prop, value, ", ".join(_CHOICES[prop])))
+        elif prop == "compression" and not _COMPRESSION.fullmatch(text):
+            wrong.append("%s=%s is not a compression ZFS knows" % (prop, value))
+    if wrong:
+        raise PlanError("invalid property values: %s. Nothing was changed." % "; ".join(wrong))
 
 
 def property_changes(name, current, props, inherit, localize):

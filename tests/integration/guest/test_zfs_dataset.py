@@ -191,7 +191,11 @@ def test_many_datasets_one_read_and_batched_changes(pool, zfs_calls):
      "a hex key is 64 hexadecimal characters"),
     ({"name": "htd/x", "properties": {"encryption": "on", "keyformat": "raw"}, "key": "00" * 31},
      "a raw key is 32 bytes"),
-], ids=["at-sign", "leading-slash", "unknown-property", "read-only", "short-hex-key", "short-raw-key"])
+    # Check mode once planned zfs set quota=lots, which only the apply refused.
+    ({"name": "htd", "properties": {"quota": "lots"}}, "quota=lots is not a size"),
+    ({"name": "htd", "properties": {"atime": "sometimes"}}, "atime=sometimes is not one of on, off"),
+], ids=["at-sign", "leading-slash", "unknown-property", "read-only", "short-hex-key", "short-raw-key",
+        "quota-not-a-size", "atime-not-on-off"])
 def test_bad_input_is_a_clear_error_and_changes_nothing(pool, args, words):
     before = state()()
     for check_mode in (True, False):

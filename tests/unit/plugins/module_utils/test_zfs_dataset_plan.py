@@ -1,6 +1,8 @@
 """The dataset planner (_zfs_dataset_plan): declared datasets and current properties (as
 _zfs_get.parse_rows reads them, here from real OpenZFS 2.3.2 output) in, zfs commands (or
 PlanError) out. Pure logic, no zfs."""
+import re
+
 import pytest
 from hypothesis import given, strategies as st
 
@@ -537,3 +539,23 @@ def test_props_to_read_only_what_the_options_need():
     keyed_d = ds("tp/s", key_loaded=False)
     assert set(plan.KEY_PROPS) <= set(plan.props_to_read([plain, keyed_d]))
     assert "origin" in plan.props_to_read([ds("tp/c", promote=True)])
+
+
+@pytest.mark.parametrize("props, words", [
+    ({"quota": "lots"}, "quota=lots is not a size"),
+    ({"recordsize": "big"}, "recordsize=big is not a size"),
+    ({"atime": "sometimes"}, "atime=sometimes is not one of on, off"),
+    ({"canmount": "yes"}, "canmount=yes is not one of on, off, noauto"),
+    ({"compression": "brotli"}, "compression=brotli is not a compression ZFS knows"),
+])
+def test_values_zfs_would_refuse_are_errors_before_planning(props, words):
+    with pytest.raises(plan.PlanError, match=re.escape(words)):
+        plan.check_names(props)
+
+
+@pytest.mark.parametrize("props", [
+    {"quota": "none"}, {"quota": "10G"}, {"refreservation": "0"}, {"atime": "off"}, {"canmount": "noauto"},
+    {"compression": "zstd-3"}, {"compression": "on"}, {"quota": "inherit"}, {"helix:anything": "x y"},
+])
+def test_good_values_pass(props):
+    assert plan.check_names(props) is None
