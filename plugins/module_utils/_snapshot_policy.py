@@ -29,6 +29,7 @@ GRID_CLASS = "grid"
 _CLASS = re.compile(r"[a-z][a-z0-9]*")  # always fullmatch(): "$" would let a trailing newline in
 _STAMP_RE = re.compile(r"\d{8}T\d{6}Z")
 _STAMP = "%Y%m%dT%H%M%SZ"
+_YEAR_10000 = 253402300800
 
 
 class PolicyError(ValueError):
@@ -115,7 +116,10 @@ def parse_time(text):
     """``2026-11-22T05:15:00Z`` (UTC) or epoch seconds -> epoch seconds."""
     text = str(text).strip()
     if re.fullmatch(r"\d+(\.\d+)?", text):
-        return int(float(text))
+        value = int(float(text))
+        if value >= _YEAR_10000:  # time.gmtime() can't name it
+            raise PolicyError("bad time %r: epoch seconds before the year 10000" % text)
+        return value
     for fmt in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%MZ", _STAMP):
         try:
             return calendar.timegm(time.strptime(text, fmt))

@@ -16,13 +16,29 @@ from ansible_collections.helix.zfs.plugins.module_utils._props import parse_valu
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCommandError
 
 _MISSING = re.compile(r"^cannot open '([^']+)': dataset does not exist$")
-_DATASET = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]*")  # fullmatch only: "$" lets a newline through
+# fullmatch only ("$" lets a newline through). Spaces are valid in ZFS names, inside a component.
+_DATASET = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.: /-]*")
+# Pool names zpool refuses: not starting with a letter, starting like a vdev type, "log", or
+# disk-like (c0...).
+_RESERVED_POOL = re.compile(r"[^A-Za-z].*|(mirror|raidz|draid|spare).*|log|c[0-9].*")
+NAME_MAX = 255  # ZFS_MAX_DATASET_NAME_LEN - 1
 TREE_TYPES = "filesystem,volume,snapshot,bookmark"
 
 
 def dataset_name_ok(name):
-    """A filesystem or volume name (pool/path): no @ or #, no empty component."""
-    return bool(name) and bool(_DATASET.fullmatch(name)) and "//" not in name and not name.endswith("/")
+    """A filesystem or volume name (pool/path) ZFS accepts: letters, digits, ``_ . : -`` and
+    spaces, no @ or #, no empty, ``.`` or ``..`` component, no component starting or ending with
+    a space, at most 255 characters, and not a reserved pool name."""
+    if not name or len(name) > NAME_MAX or not _DATASET.fullmatch(name):
+        return False
+    parts = name.split("/")
+    if any(p in ("", ".", "..") or p != p.strip() for p in parts):
+        return False
+    return not _RESERVED_POOL.fullmatch(parts[0])
+
+
+NAME_RULES = ("pool/path of letters, digits, _ . : - and spaces; no @ or #, no empty, . or .. part, "
+              "at most 255 characters, not a reserved pool name")
 
 
 def parse_source(source):

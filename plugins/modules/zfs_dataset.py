@@ -248,7 +248,7 @@ def declared(p):
         d = {k: item.get(k) for k in PER_DATASET}
         d["name"] = item.get("name")
         if not _zfs_get.dataset_name_ok(d["name"]):
-            raise plan.PlanError("invalid dataset name %r (pool/path, no @ or #)" % (d["name"],))
+            raise plan.PlanError("invalid dataset name %r (%s)" % (d["name"], _zfs_get.NAME_RULES))
         d["properties"] = {k: _word(v) for k, v in (d["properties"] or {}).items()}
         plan.check_names(d["properties"])
         out.append(d)
@@ -267,7 +267,7 @@ def key_bytes(d, keyformat, which="key"):
     if keyformat == "raw":
         try:
             raw = binascii.unhexlify(key)
-        except (binascii.Error, TypeError):
+        except (binascii.Error, TypeError, ValueError):  # ValueError: non-ASCII text
             raw = b""
         if len(raw) != 32:
             raise plan.PlanError("%s: a raw key is 32 bytes, given hex-encoded as 64 characters" % d["name"])

@@ -222,7 +222,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.helix.zfs.plugins.module_utils import _content_digest
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_replicate_plan as rplan
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import SshZfsCli, run_module, ssh_host_ok
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import dataset_name_ok, list_tree
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import NAME_RULES, dataset_name_ok, list_tree
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import PlanError, hold_tag_ok, parse_list
 
 SIZE_SLACK = 64 * 1024
@@ -499,12 +499,25 @@ def file_sha256(path):
     return h.hexdigest()
 
 
+_MANIFEST_KEYS = ("dataset", "file", "guid", "snapshot", "base", "base_guid", "size", "sha256")
+
+
 def read_manifest(d):
+    """The directory's manifest, checked for the keys every stream entry has."""
+    path = os.path.join(d, "manifest.json")
     try:
-        with open(os.path.join(d, "manifest.json")) as f:
-            return json.load(f)
+        with open(path) as f:
+            manifest = json.load(f)
     except FileNotFoundError:
         return {"format": 1, "streams": []}
+    except (ValueError, UnicodeDecodeError) as e:
+        raise PlanError("%s is not valid JSON (%s); nothing was sent or received" % (path, e))
+    streams = manifest.get("streams") if isinstance(manifest, dict) else None
+    if not isinstance(streams, list) or not all(
+            isinstance(e, dict) and all(k in e for k in _MANIFEST_KEYS) for e in streams):
+        raise PlanError("%s is not a helix.zfs manifest (a list of streams, each with %s); nothing was "
+                        "sent or received" % (path, ", ".join(_MANIFEST_KEYS)))
+    return manifest
 
 
 def write_manifest(d, manifest):
@@ -519,7 +532,7 @@ def run(module, cli):
     for key in ("source", "target"):
         name = p[key]
         if name is not None and not dataset_name_ok(name):
-            module.fail_json(msg="invalid %s dataset name %r" % (key, name))
+            module.fail_json(msg="invalid %s dataset name %r (%s)" % (key, name, NAME_RULES))
     if p["hold"] is not None and not hold_tag_ok(p["hold"]):
         module.fail_json(msg="invalid hold tag %r: 1-255 printable characters, not starting with -" % p["hold"])
     if p["target_host"] is not None and not ssh_host_ok(p["target_host"]):

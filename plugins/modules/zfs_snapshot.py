@@ -253,7 +253,7 @@ from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy 
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_run as srun
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import run_module
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import dataset_name_ok, list_tree
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import NAME_RULES, dataset_name_ok, list_tree
 
 # Used with fullmatch() only ("$" would let a trailing newline through).
 _SHORT = re.compile(r"[A-Za-z0-9_.:-]+")
@@ -272,7 +272,7 @@ def validate(p):
         raise plan.PlanError("datasets needs name (a snapshot name) or policy")
     for ds in p["datasets"] or []:
         if not dataset_name_ok(ds) or "@" in ds:
-            raise plan.PlanError("invalid dataset name %r (pool/path; the snapshot name goes in name)" % ds)
+            raise plan.PlanError("invalid dataset name %r (%s; the snapshot name goes in name)" % (ds, NAME_RULES))
     if p["name"] is not None and not _SHORT.fullmatch(p["name"]):
         raise plan.PlanError("invalid snapshot name %r: the part after @, of letters, digits, _ . : -" % p["name"])
     for k in p["properties"]:

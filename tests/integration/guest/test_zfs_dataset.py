@@ -182,6 +182,13 @@ def test_many_datasets_one_read_and_batched_changes(pool, zfs_calls):
     assert (r["changed"], r["datasets"]) == (False, [])
 
 
+def test_a_name_with_spaces(pool):
+    # Valid in ZFS; once refused with a message that didn't say why.
+    converge("zfs_dataset", {"name": "htd/two words", "properties": {"quota": "1G"}},
+             lambda: sh("zfs get -Hp -o value quota 'htd/two words' 2>/dev/null; true"))
+    assert sh("zfs get -Hp -o value quota 'htd/two words'").strip() == str(2**30)
+
+
 @pytest.mark.parametrize("args,words", [
     ({"name": "htd/bad@name"}, "invalid dataset name"),
     ({"name": "/htd/x"}, "invalid dataset name"),
@@ -191,11 +198,14 @@ def test_many_datasets_one_read_and_batched_changes(pool, zfs_calls):
      "a hex key is 64 hexadecimal characters"),
     ({"name": "htd/x", "properties": {"encryption": "on", "keyformat": "raw"}, "key": "00" * 31},
      "a raw key is 32 bytes"),
+    # Once a ValueError's traceback.
+    ({"name": "htd/x", "properties": {"encryption": "on", "keyformat": "raw"}, "key": "é" * 64},
+     "a raw key is 32 bytes"),
     # Check mode once planned zfs set quota=lots, which only the apply refused.
     ({"name": "htd", "properties": {"quota": "lots"}}, "quota=lots is not a size"),
     ({"name": "htd", "properties": {"atime": "sometimes"}}, "atime=sometimes is not one of on, off"),
 ], ids=["at-sign", "leading-slash", "unknown-property", "read-only", "short-hex-key", "short-raw-key",
-        "quota-not-a-size", "atime-not-on-off"])
+        "non-ascii-raw-key", "quota-not-a-size", "atime-not-on-off"])
 def test_bad_input_is_a_clear_error_and_changes_nothing(pool, args, words):
     before = state()()
     for check_mode in (True, False):

@@ -287,6 +287,19 @@ def test_a_target_in_the_source_tree_is_refused(pools, args):
     assert sh("zfs list -Hp -t all -o name,guid,written -r htsrc") == before
 
 
+@pytest.mark.parametrize("text", ["{not json", '{"streams": [{"dataset": "htsrc"}]}', "[]"],
+                         ids=["not-json", "entry-missing-keys", "not-a-manifest"])
+def test_a_corrupt_manifest_is_a_clear_error(pools, tmp_path, text):
+    # Once a JSONDecodeError's or KeyError's traceback.
+    sh("zfs snapshot htsrc@s1")
+    (tmp_path / "manifest.json").write_text(text)
+    for args in ({"source": "htsrc", "target_dir": str(tmp_path)},
+                 {"source": "htsrc", "restore_from": str(tmp_path), "target": "htsrc/r"}):
+        r = run_module("zfs_replicate", args)
+        assert r.get("failed") and "manifest.json is not" in r["msg"], r
+    assert sorted(os.listdir(tmp_path)) == ["manifest.json"]
+
+
 def test_a_target_host_is_never_an_ssh_option(pools):
     sh("rm -f /tmp/helix-pwned && zfs snapshot htsrc@s1")
     r = run_module("zfs_replicate", {"source": "htsrc", "target": "pdst/x",

@@ -246,8 +246,12 @@ def test_schedule_creates_only_when_due_with_utc_names(pool, zfs_calls):
     ({"datasets": ["hts/app"], "policy": {"hourly": {"keep": 2}}, "now": "yesterday"}, "bad time"),
     # zfs hold -r TAG SNAP: the tag would be an option.
     ({"snapshots": ["hts/app@a"], "hold": ["-r"]}, "invalid hold tag"),
+    # Once an OverflowError's traceback.
+    ({"datasets": ["hts/app"], "policy": {"hourly": {"keep": 2}}, "now": "100000000000000000000"}, "year 10000"),
+    ({"datasets": ["hts/.."], "name": "x"}, "invalid dataset name"),
 ], ids=["grid-no-interval", "grid-inverted", "keep-0", "bad-every", "at-in-dataset", "at-in-name",
-        "two-ats", "no-at", "unknown-rollback-target", "missing-dataset", "non-user-tag", "bad-now", "dash-hold-tag"])
+        "two-ats", "no-at", "unknown-rollback-target", "missing-dataset", "non-user-tag", "bad-now", "dash-hold-tag",
+        "now-overflow", "dot-dot"])
 def test_bad_input_is_a_clear_error_and_changes_nothing(pool, args, words):
     sh("zfs snapshot hts/app@a")
     before = snaps()()

@@ -508,3 +508,9 @@ def test_prune_leaves_protected_and_unnamed_classes_alone(policies, snaps, now, 
     named = set(sp.classes_of(pol))
     assert not {s["name"] for s in snaps if s["protected"]} & doomed
     assert not {s["name"] for s in snaps if s["class"] not in named} & doomed
+
+
+def test_parse_time_past_the_year_9999_is_an_error_not_a_traceback():
+    with pytest.raises(PolicyError, match="before the year 10000"):
+        sp.parse_time("100000000000000000000")
+    assert sp.parse_time("253402300799") == 253402300799

@@ -205,3 +205,14 @@ def test_ssh_mux_notice_is_not_the_commands_stderr():
 def test_ssh_host_ok(host, ok):
     from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ssh_host_ok
     assert ssh_host_ok(host) is ok
+
+
+@pytest.mark.parametrize("name, ok", [
+    ("tank", True), ("tank/a b/c", True), ("tank/a.b:c-d_e", True), ("t" + "/x" * 127, True),
+    ("tank/..", False), ("tank/./a", False), ("tank/a/", False), ("tank//a", False), ("tank/ a", False),
+    ("tank/a ", False), ("t" + "/x" * 128, False), ("mirror1/a", False), ("raidz", False), ("log", False),
+    ("logs", True), ("c0t0d0/a", False), ("1tank", False), ("tank@s", False), ("tank#b", False),
+    ("tank/a\n", False), ("", False),
+])
+def test_dataset_name_ok(name, ok):
+    assert zg.dataset_name_ok(name) is ok
