@@ -57,18 +57,41 @@ def collect(cli, schedule_dir):
     return state, errors + bad
 
 
+TMP_PREFIX, TMP_SUFFIX = ".helix_zfs.", ".tmp"
+STALE_TMP = 600  # a temporary file this old was left by a run that was killed
+
+
+def remove_stale_temporaries(directory, now):
+    for path in glob.glob(os.path.join(directory, TMP_PREFIX + "*" + TMP_SUFFIX)):
+        try:
+            if now - os.stat(path).st_mtime > STALE_TMP:
+                os.unlink(path)
+        except OSError:  # gone already, or not ours to remove
+            pass
+
+
 def write_atomic(path, text):
-    """Write beside ``path`` and rename over it, so node_exporter never reads half a file (it
-    reads only *.prom, so the temporary name is skipped)."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".helix_zfs.", suffix=".tmp")
+    """Write beside ``path``, flush it to disk and rename over it, so node_exporter never reads
+    half a file, and a power cut leaves the old file or the new one (node_exporter reads only
+    *.prom, so the temporary name is skipped)."""
+    directory = os.path.dirname(path) or "."
+    remove_stale_temporaries(directory, time.time())
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=TMP_PREFIX, suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # node_exporter runs as its own user
         os.rename(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+    dfd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dfd)  # the rename itself
+    finally:
+        os.close(dfd)
 
 
 def main():
