@@ -81,3 +81,18 @@ def test_no_zfs_at_all_still_writes_the_failure(node):
     r, text, _files, _mode = node()
     assert r.returncode == 1
     assert [line for line in text.splitlines() if not line.startswith("#")][0] == "helix_zfs_collector_success 0"
+
+
+def test_write_atomic_removes_what_a_killed_run_left(tmp_path):
+    import importlib.util
+    import time
+    spec = importlib.util.spec_from_file_location("helix_zfs_textfile", COLLECTOR)
+    collector = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(collector)
+    old, fresh = tmp_path / ".helix_zfs.old1.tmp", tmp_path / ".helix_zfs.fresh.tmp"
+    for f in (old, fresh):
+        f.write_text("half a file")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    collector.write_atomic(str(tmp_path / "helix_zfs.prom"), "helix_zfs_collector_success 1\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".helix_zfs.fresh.tmp", "helix_zfs.prom"]
+    assert (tmp_path / "helix_zfs.prom").read_text() == "helix_zfs_collector_success 1\n"
