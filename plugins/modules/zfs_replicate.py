@@ -202,9 +202,13 @@ destroyed:
   type: list
   elements: str
 resumed:
-  description: Whether a resume token was used; C(aborted) when a stale one was dropped.
+  description:
+    - What became of an interrupted receive's resume token on the target - V(no) (there was none),
+      V(yes) (the send resumed from it) or V(aborted) (it was stale, and dropped with C(zfs receive -A)).
   returned: always
   type: str
+  choices: ["no", "yes", aborted]
+  sample: "no"
 verified:
   description: Per dataset, what was compared and found equal.
   returned: always
@@ -221,7 +225,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.helix.zfs.plugins.module_utils import _content_digest
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_replicate_plan as rplan
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import SshZfsCli, run_module, ssh_host_ok
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import SshZfsCli, ZfsCommandError, run_module, ssh_host_ok
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import NAME_RULES, dataset_name_ok, list_tree
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import PlanError, hold_tag_ok, parse_list
 
@@ -278,7 +282,14 @@ class Replicator:
             entry["estimated_bytes"] = self.estimate(send)
             entry["bytes"] = entry["estimated_bytes"]
         else:
-            res = self.src_cli.stream(send, self.sink(step["recv"]))
+            try:
+                res = self.src_cli.stream(send, self.sink(step["recv"]))
+            except ZfsCommandError as e:
+                if "-s" in step["recv"]:  # resumable: what was received stays, and a rerun goes on from it
+                    e.msg += (" - the target keeps what was received as a resume token on %s; run the task again "
+                              "to resume from it" % tds)
+                    e.args = (e.msg,)
+                raise
             entry.update(bytes=res["bytes"], seconds=res["seconds"],
                          throughput=int(res["bytes"] / res["seconds"]) if res["seconds"] else 0)
         self.r["sent"].append(entry)

@@ -168,6 +168,8 @@ def test_interrupted_sends_resume_from_the_token(pools, fast_txgs):
         token = peer("zfs get -H -o value receive_resume_token pdst/big 2>/dev/null; true").strip()
         assert first.get("failed"), "the send finished before it was interrupted (iteration %d)" % i
         assert token not in ("", "-"), "no resume token after the interrupted receive (iteration %d)" % i
+        # Once only "zfs receive failed: rc=255".
+        assert "run the task again to resume from it" in first["msg"], first["msg"]
         r = run_module("zfs_replicate", args)
         assert "failed" not in r, r.get("msg", r)
         assert r["resumed"] == "yes" and r["sent"][0]["kind"] == "resume", r["sent"]
