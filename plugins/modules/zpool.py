@@ -51,7 +51,7 @@ options:
       - V(exported) exports the pool if it is imported.
       - V(imported) imports the pool if it is not imported (see O(import_dirs), O(import_guid),
         O(altroot), O(import_force)), then converges like V(present) in the same run. In check
-        mode the plan is the import alone: the rest can only be read once the pool is imported.
+        mode the plan is the import alone, as the rest can only be read once the pool is imported.
     type: str
     choices: [present, absent, exported, imported]
     default: present
