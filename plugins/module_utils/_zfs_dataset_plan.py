@@ -81,7 +81,8 @@ def check_names(props):
         text = normalize_value(prop, value)
         if text == "inherit" or ":" in prop:
             continue
-        if prop in SIZE_PROPS and not (text == "0" and prop in NONE_IS_ZERO):
+        if prop in SIZE_PROPS and not (text == "0" and prop in NONE_IS_ZERO) and \
+                not (prop == "refreservation" and text == "auto"):  # auto: a volume's full size
             try:
                 parse_size(text)
             except ValueError:

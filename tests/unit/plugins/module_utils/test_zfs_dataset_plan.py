@@ -556,6 +556,7 @@ def test_values_zfs_would_refuse_are_errors_before_planning(props, words):
 @pytest.mark.parametrize("props", [
     {"quota": "none"}, {"quota": "10G"}, {"refreservation": "0"}, {"atime": "off"}, {"canmount": "noauto"},
     {"compression": "zstd-3"}, {"compression": "on"}, {"quota": "inherit"}, {"helix:anything": "x y"},
+    {"refreservation": "auto"},
 ])
 def test_good_values_pass(props):
     assert plan.check_names(props) is None
