@@ -284,6 +284,17 @@ def property_commands(name, current_props, desired_props):
     return cmds
 
 
+def properties_after(current_props, desired_props):
+    """The properties as a diff shows them after the task: a declared value equal to the
+    current one (``12`` and ``"12"``, ``on`` and ``true``) keeps the current value's form, so
+    only what changes shows as a change."""
+    out = {}
+    for prop, want in desired_props.items():
+        have = current_props.get(prop)
+        out[prop] = have if normalize_value(prop, have) == normalize_value(prop, want) else want
+    return out
+
+
 def device_commands(name, states, ops, key, force):
     """Explicit disk operations: replace, attach, detach, offline, online. Each is a no-op
     once its effect is visible in the pool, so re-running the task changes nothing.

@@ -421,7 +421,7 @@ def compute(cli, p):
     after = {"layout": {c: (before["layout"][c] if desired[c] is None else declared[c])
                         for c in before["layout"]},
              "devices": dict(sorted(devices_after.items())),
-             "properties": dict(before["properties"], **p["properties"]),
+             "properties": plan.properties_after(before["properties"], p["properties"]),
              "scan": " ".join(c[1] + ("" if len(c) == 3 else " " + c[2]) for c in scan_cmds) or before["scan"]}
     return pool, cmds, before, after
 

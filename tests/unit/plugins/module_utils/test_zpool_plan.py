@@ -368,3 +368,9 @@ def test_create_over_an_exported_pool_is_refused(name, disks):
 
 def test_create_on_other_disks_goes_ahead():
     assert plan.refuse_create_over_exported("new", SCAN, _mirror("/dev/vdd", "/dev/vde"), lambda d: d, _resolve) is None
+
+
+def test_properties_after_keep_the_current_form_of_equal_values():
+    # --diff once showed ashift: 12 -> '12'.
+    assert plan.properties_after({"ashift": 12, "autotrim": "off"}, {"ashift": "12", "autotrim": "on"}) == {
+        "ashift": 12, "autotrim": "on"}
