@@ -361,9 +361,15 @@ class Replicator:
         tag = "%d-%s" % (os.getpid(), os.urandom(4).hex())
         clone = "%s/helix-verify-%s" % (pool, tag)
         mnt = "/run/helix-verify-%s" % tag
-        cli.run(["zfs", "clone", "-o", "readonly=on", "-o", "mountpoint=" + mnt, snap, clone])
+        # rc 1 also when the clone was made but could not mount (an encrypted target without its
+        # key): the check below says so. The name is this run's own, so whatever bears it, this
+        # run made, and destroys.
+        clone_argv = ["zfs", "clone", "-o", "readonly=on", "-o", "mountpoint=" + mnt, snap, clone]
+        rc, _out, err = cli.run(clone_argv, ok_rcs=(0, 1))
         try:
-            _rc, out, _err = cli.run(["zfs", "get", "-H", "-o", "value", "mounted,keystatus", clone])
+            rc2, out, _err = cli.run(["zfs", "get", "-H", "-o", "value", "mounted,keystatus", clone], ok_rcs=(0, 1))
+            if rc2 != 0:
+                raise ZfsCommandError(cli.failure(clone_argv, rc, err), cmd=cli.command(clone_argv), rc=rc, stderr=err)
             mounted, keystatus = (out.split() + ["-", "-"])[:2]
             if mounted != "yes":
                 raise PlanError("cannot read the content of %s to verify it: its clone did not mount (keystatus "
