@@ -166,11 +166,13 @@ def test_pool_properties_change_and_normalize(disks):
     # "on" and true are the same value; an active feature is enabled.
     r = run_module("zpool", {"name": "htz", "properties": {"autoexpand": "on", "feature@async_destroy": "enabled"}})
     assert (r["changed"], r["commands"]) == (False, [])
-    # The diff shows only what changes (it once showed ashift: 12 -> '12').
-    ashift = sh("zpool get -Hp -o value ashift htz").strip()
-    r = run_module("zpool", {"name": "htz", "properties": {"ashift": ashift, "comment": "rack 5"}}, check=True, diff=True)
+    # The diff shows only what changes (it once showed ashift: 12 -> '12', for a pool made with
+    # ashift 12: the pool property is 0 when none was given).
+    run_module("zpool", {"name": "htdiff", "vdevs": [{"disks": [disks[1]]}], "properties": {"ashift": 12}})
+    r = run_module("zpool", {"name": "htdiff", "properties": {"ashift": "12", "comment": "rack 5"}}, check=True, diff=True)
+    assert r["commands"] == [["zpool", "set", "comment=rack 5", "htdiff"]], r
     before, after = r["diff"]["before"]["properties"], r["diff"]["after"]["properties"]
-    assert before["ashift"] == after["ashift"] and (before["comment"], after["comment"]) == ("rack 4", "rack 5"), r["diff"]
+    assert before["ashift"] == after["ashift"] == 12 and after["comment"] == "rack 5", r["diff"]
 
 
 def test_ashift_of_existing_vdevs_is_a_clear_error(disks):
