@@ -216,7 +216,7 @@ def newest_scheduled(datasets, listing, schedules, now):
             for s in listing["snaps"].get(ds, []):
                 parsed = policy.parse_name(sch["prefix"], s["short"])
                 if parsed and (sch["owner"] is None or s["props"].get(plan.OWNER_PROP) == sch["owner"]):
-                    if parsed[0] > now + plan.CLOCK_SKEW:
+                    if plan.after_clock(parsed[0], now):
                         future[parsed[1]] = future.get(parsed[1], 0) + 1
                     else:
                         times[parsed[1]] = max(times.get(parsed[1], 0), parsed[0])

@@ -58,6 +58,9 @@ def columns(tags, written=True, extra=()):
     return base + list(extra) + [OWNER_PROP] + sorted(set(tags) - {OWNER_PROP} - set(extra))
 
 
+HOLD_TAG_RULES = "1-255 printable characters, not starting with -"
+
+
 def hold_tag_ok(tag):
     """A hold tag zfs can only read as a tag: not empty, at most 255 characters, no leading
     ``-`` (``zfs hold -r ...`` would be an option), no control characters."""
@@ -256,6 +259,11 @@ def rollback(listing, ds, short, destroy_newer):
 CLOCK_SKEW = 300
 
 
+def after_clock(time, clock):
+    """Whether a snapshot's name time is after ``clock`` (the node's real time) by more than CLOCK_SKEW."""
+    return time > clock + CLOCK_SKEW
+
+
 def owned_snapshots(listing, ds, prefix, owner):
     """The schedule's snapshots of ``ds``, each with the ``time`` and ``class`` its name records."""
     owned = []
@@ -273,7 +281,7 @@ def owned_snapshots(listing, ds, prefix, owner):
 def from_the_future(listing, datasets, prefix, owner, clock):
     """The schedule's snapshots named after ``clock`` (the node's real time) by more than CLOCK_SKEW."""
     return [s["name"] for ds in datasets for s in owned_snapshots(listing, ds, prefix, owner)
-            if s["time"] > clock + CLOCK_SKEW]
+            if after_clock(s["time"], clock)]
 
 
 def schedule(listing, datasets, pol, now, prefix, owner, do_create, do_prune, clock=None):
@@ -282,7 +290,7 @@ def schedule(listing, datasets, pol, now, prefix, owner, do_create, do_prune, cl
     create, destroy = {}, []
     for ds in datasets:
         owned = owned_snapshots(listing, ds, prefix, owner)
-        counted = [s for s in owned if clock is None or s["time"] <= clock + CLOCK_SKEW]
+        counted = [s for s in owned if clock is None or not after_clock(s["time"], clock)]
         due = policy_mod.due(counted, pol, now) if do_create and not replica(listing, ds) else []
         for cls in due:
             name = "%s@%s" % (ds, policy_mod.snapshot_name(prefix, cls, now))

@@ -227,7 +227,12 @@ from ansible_collections.helix.zfs.plugins.module_utils import _content_digest
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_replicate_plan as rplan
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import SshZfsCli, ZfsCommandError, run_module, ssh_host_ok
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import NAME_RULES, dataset_name_ok, list_tree
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import PlanError, hold_tag_ok, parse_list
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import (
+    HOLD_TAG_RULES,
+    PlanError,
+    hold_tag_ok,
+    parse_list,
+)
 
 SIZE_SLACK = 64 * 1024
 
@@ -551,7 +556,7 @@ def run(module, cli):
         if name is not None and not dataset_name_ok(name):
             module.fail_json(msg="invalid %s dataset name %r (%s)" % (key, name, NAME_RULES))
     if p["hold"] is not None and not hold_tag_ok(p["hold"]):
-        module.fail_json(msg="invalid hold tag %r: 1-255 printable characters, not starting with -" % p["hold"])
+        module.fail_json(msg="invalid hold tag %r: %s" % (p["hold"], HOLD_TAG_RULES))
     if p["target_host"] is not None and not ssh_host_ok(p["target_host"]):
         module.fail_json(msg="invalid target_host %r: give [user@]host (a name or an address)" % p["target_host"])
     if p["target"] and not p["target_host"] and not p["restore_from"] and rplan.same_tree(p["source"], p["target"]):

@@ -281,7 +281,7 @@ def validate(p):
                                  % (k, plan.OWNER_PROP))
     for tag in p["hold"] + p["release"]:
         if not plan.hold_tag_ok(tag):
-            raise plan.PlanError("invalid hold tag %r: 1-255 printable characters, not starting with -" % tag)
+            raise plan.PlanError("invalid hold tag %r: %s" % (tag, plan.HOLD_TAG_RULES))
     targets = None
     if p["snapshots"] is not None:
         targets = []

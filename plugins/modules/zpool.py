@@ -328,12 +328,17 @@ def desired_layout(p):
     return out
 
 
-def importable(cli, p):
-    """The pools ``zpool import`` finds (in O(import_dirs), or its default places)."""
+def import_argv(p):
+    """``zpool import`` searching where O(import_dirs) say (or its default places)."""
     argv = ["zpool", "import"]
     for d in p["import_dirs"] or []:
         argv += ["-d", d]
-    _rc, out, _err = cli.run(argv, ok_rcs=(0, 1))  # 1: none found
+    return argv
+
+
+def importable(cli, p):
+    """The pools ``zpool import`` finds."""
+    _rc, out, _err = cli.run(import_argv(p), ok_rcs=(0, 1))  # 1: none found
     return parse_import_scan(out)
 
 
@@ -376,9 +381,7 @@ def compute(cli, p):
             return pool, [], None, None
         return pool, [["zpool", "export", name]], {"state": "imported"}, {"state": "exported"}
     if pool is None and state == "imported":
-        cmd = ["zpool", "import"] + (["-f"] if p["import_force"] else [])
-        for d in p["import_dirs"] or []:
-            cmd += ["-d", d]
+        cmd = import_argv(p) + (["-f"] if p["import_force"] else [])
         if p["altroot"]:
             cmd += ["-R", p["altroot"]]
         cmd += [p["import_guid"] or name] + ([name] if p["import_guid"] else [])
