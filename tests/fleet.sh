@@ -4,11 +4,14 @@
 #   2. the canary migrates lab1:fa/app to lab2 while a writer appends to it; after the cut-over
 #      every write acknowledged before the read-only switch is on the target, and the source is
 #      read-only and marked; a second run changes nothing; then phase_1 (lab2 -> lab1) runs;
+#   2b. the controller (ansible-playbook) is killed after each step of the cut-over in turn, each
+#      rerun resuming it; at the end exactly one copy is writable and the data is whole;
 #   3. promote_replica: db fails over lab1 -> lab2 and back while an observer on lab1 samples
 #      both copies' readonly; no sample may show two writable copies; a second run changes nothing;
 #   4. scrub.yml scrubs a pool with a corrupted mirror side (check mode scrubs nothing, the
-#      throttle is put back, a second run skips it); faulty_disks.yml then takes that disk
-#      offline and puts the spare in (check mode first, a second run changes nothing);
+#      throttle is put back, a second run skips it); faulty_disks.yml then replaces that disk
+#      by the spare, keeping it attached while the spare resilvers, and a rerun detaches it
+#      (check mode first, a third run changes nothing);
 #   5. failure: lab2's VM is killed during a full send; the source stays writable, unchanged;
 #   6. with lab2 down, promoting dbx to lab1 is refused until fenced, then done.
 # lab2 is rebooted at the end (a fresh VM: its pools are gone). Needs the lab up (2 hosts).
@@ -90,6 +93,36 @@ play phase1 playbooks/migrate_node.yml -e helix_phase=phase_1 || fail "phase_1 f
 want lab1 helix:role fa/web primary "phase_1 did not migrate fb/web"
 want lab2 readonly fb/web on "phase_1 did not migrate fb/web"
 
+step "2b. the controller killed after each cut-over step: each rerun resumes, one writable copy at the end"
+lab lab1 "zfs create fa/kill && zfs create -o readonly=off fa/kill/c && head -c 4M /dev/urandom > /fa/kill/c/blob
+  sha256sum < /fa/kill/c/blob > /root/kill.sum"
+kill_migrate=(-e helix_phase=phase_canary -e '{"helix_migrate": {"target_host": "lab2", "datasets": [{"source": "fa/kill", "target": "fb/kill"}]}}')
+writable() {  # how many of fa/kill (lab1) and fb/kill (lab2) are writable
+  echo $(( $(prop lab1 readonly fa/kill | grep -cx off || true) + $(prop lab2 readonly fb/kill 2>/dev/null | grep -cx off || true) ))
+}
+n=0
+for at in "Cut-over - make the source trees read-only" "Cut-over - take the final snapshot" \
+    "Cut-over - send the final incremental" "Cut-over - mark the sources migrated" \
+    "Cut-over - make the target trees writable"; do
+  n=$((n + 1))
+  # setsid: the callback kills ansible-playbook's process group, not this script.
+  if HELIX_KILL_AFTER="$at" ANSIBLE_CALLBACK_PLUGINS=tests/fleet/callback_plugins ANSIBLE_CALLBACKS_ENABLED=helix_kill_after \
+      setsid bash -c 'exec "$@"' _ ansible-playbook "${inv[@]}" playbooks/migrate_node.yml "${kill_migrate[@]}" \
+      >"$out/kill-$n.log" 2>&1; then
+    fail "the run meant to be killed after \"$at\" finished: see $out/kill-$n.log"
+  fi
+  grep -q "Resuming the cut-over of fa/kill" "$out/kill-$n.log" || [ "$n" = 1 ] || fail "run $n did not resume the cut-over"
+  [ "$(writable)" -le 1 ] || fail "two writable copies after a kill after \"$at\""
+  echo "    killed after \"$at\": fa/kill readonly=$(prop lab1 readonly fa/kill) role=$(prop lab1 helix:role fa/kill)"
+done
+play kill-rerun playbooks/migrate_node.yml "${kill_migrate[@]}" || fail "the rerun after the last kill failed"
+[ "$(writable)" = 1 ] || fail "not exactly one writable copy after the reruns"
+want lab1 helix:role fa/kill migrated "fa/kill is not marked migrated after the reruns"
+want lab2 helix:role fb/kill primary "fb/kill is not the primary after the reruns"
+want lab2 readonly fb/kill/c off "fb/kill/c does not follow its writable top"
+lab lab2 "zfs mount -a; sha256sum < /fb/kill/c/blob" | diff -q - <(lab lab1 "cat /root/kill.sum") >/dev/null \
+  || fail "fb/kill/c's data differs from the source's"
+
 step "3. promote_replica: db lab1 -> lab2 and back, observed"
 observe() {  # on lab1, sample both copies' readonly until told to stop
   lab lab1 "rm -f /root/observer.log /root/observer.stop; nohup sh -c 'while [ ! -e /root/observer.stop ]; do
@@ -143,14 +176,19 @@ play scrub-again playbooks/scrub.yml "${scrub[@]}" || fail "the second scrub run
 [ "$(recap_changed scrub-again lab1)" = 0 ] || fail "a pool scrubbed minutes ago was scrubbed again"
 faulty=(-e helix_faulty_disk_hosts=lab1 -e helix_faulty_disk_errors=1)
 play faulty-check playbooks/faulty_disks.yml --check "${faulty[@]}" || fail "faulty_disks.yml --check failed"
-grep -q "/var/tmp/fs1.img: .* offline, replaced by spare /var/tmp/fs3.img" "$out/faulty-check.log" \
+grep -q "/var/tmp/fs1.img: .* replace by spare /var/tmp/fs3.img, kept attached" "$out/faulty-check.log" \
   || fail "the plan does not name the faulty disk and its spare"
 lab lab1 "zpool status fs | grep fs1.img | grep -q ONLINE" || fail "check mode took the disk offline"
 play faulty playbooks/faulty_disks.yml "${faulty[@]}" || fail "faulty_disks.yml failed"
-lab lab1 "zpool status fs | grep fs1.img | grep -q OFFLINE && zpool status fs | grep fs3.img | grep -q INUSE" \
-  || fail "fs1 is not offline with the spare in use: $(lab lab1 'zpool status fs')"
-play faulty-again playbooks/faulty_disks.yml "${faulty[@]}" || fail "the second faulty_disks run failed"
-[ "$(recap_changed faulty-again lab1)" = 0 ] || fail "the second faulty_disks run changed something"
+# Issue 16 (A8): the faulty disk stays attached (ZFS reads from it) while the spare resilvers.
+lab lab1 "zpool status fs | grep fs1.img | grep -q ONLINE && zpool status fs | grep fs3.img | grep -q INUSE" \
+  || fail "fs1 is not attached with the spare in use: $(lab lab1 'zpool status fs')"
+lab lab1 "zpool wait -t resilver fs"
+play faulty-detach playbooks/faulty_disks.yml "${faulty[@]}" || fail "the faulty_disks run after the resilver failed"
+lab lab1 "! zpool status fs | grep -q fs1.img && zpool status -x fs | grep -q healthy" \
+  || fail "fs1 was not detached once the spare had resilvered: $(lab lab1 'zpool status fs')"
+play faulty-again playbooks/faulty_disks.yml "${faulty[@]}" || fail "the third faulty_disks run failed"
+[ "$(recap_changed faulty-again lab1)" = 0 ] || fail "the third faulty_disks run changed something"
 lab lab1 "zpool destroy -f fs; rm -f /var/tmp/fs?.img /root/scrub_max_active"
 
 step "monitoring: the collector on a degraded pool, its alerts (tests/integration/monitoring_lab.sh)"

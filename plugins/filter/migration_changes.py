@@ -2,19 +2,53 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """migration_changes: a migration's datasets and what zfs_info read of their source trees -> the
-zfs_dataset lists of each cut-over step (playbooks/migrate_node.yml), for whole trees."""
+zfs_dataset lists of each cut-over step (playbooks/migrate_node.yml), for whole trees.
+migration_todo: the same pairs and both sides' state -> what is left, what resumes an interrupted
+cut-over, and what must not run."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-ROLE = "helix:role"
+from ansible_collections.helix.zfs.plugins.module_utils._props import ROLE_PROP as ROLE
+
+# What readonly and the role were before the cut-over, kept on each source dataset by the same
+# `zfs set` that makes it read-only, so a rerun after the controller died can still undo it:
+# "readonly=off;helix:role=primary", an empty value meaning "inherited".
+BEFORE = "helix:before_cutover"
 MARKS = (ROLE, "helix:migrated_to", "helix:run_id")
+# Roles of a source whose cut-over began: a rerun resumes it.
+CUTOVER_ROLES = ("demoted", "migrated")
 
 
 def _prop(d, name):
     p = (d.get("properties") or {}).get(name) or {}
     return p.get("value"), p.get("source")
+
+
+def _local(d, name):
+    """The local value of a property, or None when it is not set here."""
+    value, source = _prop(d, name)
+    return value if source == "local" else None
+
+
+def _before(d, props, resuming):
+    """{prop: local value or None} as they were before the cut-over: from BEFORE when resuming
+    a cut-over that left it, else as they are now."""
+    was = _local(d, BEFORE) if resuming else None
+    if was is None:
+        return {p: _local(d, p) for p in props}
+    kept = dict(kv.split("=", 1) for kv in was.split(";") if "=" in kv)
+    return {p: kept.get(p) or None for p in props}
+
+
+def _resuming(top):
+    """Whether a source top is in a cut-over of ours that a controller did not finish."""
+    return _prop(top, ROLE)[0] in CUTOVER_ROLES and _local(top, BEFORE) is not None
+
+
+def _encode(before):
+    return ";".join("%s=%s" % (p, v or "") for p, v in sorted(before.items()))
 
 
 def _under(name, top):
@@ -40,23 +74,26 @@ def migration_changes(pairs, seen, target_host, run):
         if not tree:
             raise AnsibleFilterError("migration_changes: zfs_info read nothing under %s" % src)
         encrypted = False
+        resuming = _resuming(tree[0] if tree[0]["name"] == src else {})
         for d in tree:
             name = d["name"]
-            ro, ro_src = _prop(d, "readonly")
             encrypted = encrypted or _prop(d, "encryption")[0] not in (None, "off")
-            out["readonly"].append({"name": name, "properties": {"readonly": "on"}})
+            before = _before(d, ("readonly", ROLE) if name == src else ("readonly",), resuming)
+            ro_now = {"readonly": "on", BEFORE: _encode(before)}
+            out["readonly"].append({"name": name, "properties": dict(ro_now, **({ROLE: "demoted"} if name == src else {}))})
             out["retire"].append({"name": name, "properties": dict({"readonly": "on"}, **({ROLE: "replica"} if name == src else {}))})
-            undo = {"name": name}
-            if ro_src == "local":
-                undo["properties"] = {"readonly": ro}
-            else:
-                undo["inherit"] = ["readonly"]
+            # The undo puts each back as it was; the marks go too, and a role set here before
+            # (e.g. primary) comes back.
+            undo = {"name": name, "inherit": [BEFORE] if resuming and _local(d, BEFORE) is not None else []}
+            for prop, value in before.items():
+                if value is None:
+                    undo["inherit"].append(prop)
+                else:
+                    undo.setdefault("properties", {})[prop] = value
             if name == src:
-                # The marks go too; a helix:role set here before (e.g. primary) comes back.
-                role, role_src = _prop(d, ROLE)
-                undo["inherit"] = undo.get("inherit", []) + [m for m in MARKS if not (m == ROLE and role_src == "local")]
-                if role_src == "local":
-                    undo.setdefault("properties", {})[ROLE] = role
+                undo["inherit"] += [m for m in MARKS if m != ROLE]
+            if not undo["inherit"]:
+                del undo["inherit"]
             out["undo"].append(undo)
             t = tgt + name[len(src):]
             if name == src:
@@ -72,6 +109,46 @@ def migration_changes(pairs, seen, target_host, run):
     return out
 
 
+def _top(seen, name):
+    return next((d for d in seen if d["name"] == name), None)
+
+
+def migration_todo(pairs, sources, targets):
+    """pairs: [{source, target}]; sources, targets: zfs_info's datasets of each side (readonly and
+    helix:role). -> {todo, resumed, done, refused}: ``todo`` the pairs to migrate (``resumed``
+    among them: a cut-over the controller did not finish, which a rerun completes), ``done`` the
+    migrated ones, ``refused`` a message per pair that must not run.
+
+    A source's role says how far its cut-over went: ``demoted`` with helix:before_cutover
+    (read-only, not yet verified on the target) or ``migrated`` (verified). A migrated source
+    whose target is still a read-only replica lost its controller before the promotion: resumed. Never into a writable target, so
+    a resumed cut-over can't leave two writable copies."""
+    if not isinstance(pairs, list) or not isinstance(sources, list) or not isinstance(targets, list):
+        raise AnsibleFilterError("migration_todo: pairs, sources and targets must be lists")
+    out = {"todo": [], "resumed": [], "done": [], "refused": []}
+    for pair in pairs:
+        src, tgt = _top(sources, pair.get("source")), _top(targets, pair.get("target"))
+        if src is None:
+            continue  # the preflight reports missing sources
+        role, readonly = _prop(src, ROLE)[0], _prop(src, "readonly")[0]
+        t_role, t_ro = (_prop(tgt, ROLE)[0], _prop(tgt, "readonly")[0]) if tgt else (None, None)
+        where = "%s -> %s" % (pair["source"], pair["target"])
+        if role == "migrated" and (tgt is None or t_role != "replica"):
+            out["done"].append(pair)
+        elif t_ro == "off":
+            out["refused"].append("%s: the target exists and is writable (role %s); a migration only "
+                                  "receives into a read-only replica" % (where, t_role or "unset"))
+        elif role == "migrated" or _resuming(src):
+            out["todo"].append(pair)
+            out["resumed"].append(pair)
+        elif readonly == "on":
+            out["refused"].append("%s: the source is read-only and no cut-over of ours made it so; a "
+                                  "migration starts from a writable source" % where)
+        else:
+            out["todo"].append(pair)
+    return out
+
+
 class FilterModule:
     def filters(self):
-        return {"migration_changes": migration_changes}
+        return {"migration_changes": migration_changes, "migration_todo": migration_todo}

@@ -33,6 +33,35 @@ _SSH_HOST = re.compile(r"(?:[A-Za-z0-9_][A-Za-z0-9_.-]*@)?(?:[A-Za-z0-9_][A-Za-z
 _SSH_MUX_NOTICE = re.compile(r"^(muxclient|mux_client_\w+|control_persist_detach|ControlSocket \S+ already exists)\b")
 
 
+# Subcommands that change nothing: a task that failed after running only these changed nothing.
+_READS = frozenset([("zfs", s) for s in ("list", "get", "holds", "version", "send", "userspace", "groupspace", "diff")]
+                   + [("zpool", s) for s in ("list", "get", "status", "version", "iostat", "history", "events",
+                                             "wait")])
+
+
+def writes(argv):
+    """Whether a zfs/zpool argv may change something (``zpool import`` with only -d is a scan)."""
+    argv = [str(a) for a in argv]
+    if tuple(argv[:2]) in _READS:
+        return False
+    if argv[:2] == ["zpool", "import"]:
+        return not all(a == "-d" or argv[i - 1] == "-d" for i, a in enumerate(argv[2:], 2))
+    return not (argv[:2] == ["zfs", "program"] and "-n" in argv)
+
+
+class Journal:
+    """What a module run has changed so far, shared by its local and remote CLIs: every result,
+    failed or not, says what ran (``commands``) and whether anything changed (``changed``)."""
+
+    def __init__(self):
+        self.ran = []
+        self.changed = False
+
+    def record(self, shown, done):
+        self.ran.append(shown)
+        self.changed = self.changed or done
+
+
 class ZfsCommandError(Exception):
     """A zfs/zpool command exited non-zero (or printed something we can't parse)."""
 
@@ -56,6 +85,8 @@ class ZfsCli:
     def __init__(self, module):
         self.module = module
         self._bins = {}
+        # One journal per module run: a remote CLI made with the same module writes to it too.
+        self.journal = module.__dict__.setdefault("_helix_journal", Journal()) if module is not None else Journal()
 
     def _bin(self, name):
         if name not in self._bins:
@@ -70,6 +101,8 @@ class ZfsCli:
         cmd = self.command(argv)
         rc, out, err = self.module.run_command(cmd, data=data, environ_update=_C_LOCALE,
                                                check_rc=False, binary_data=data is not None)
+        if writes(argv):
+            self.journal.record(self.shown(argv), rc in ok_rcs)
         err = self.command_stderr(err)
         if rc not in ok_rcs:
             raise ZfsCommandError(self.failure(argv, rc, err or out), cmd=cmd, rc=rc, stdout=out, stderr=err)
@@ -78,6 +111,10 @@ class ZfsCli:
     def command(self, argv):
         """The argv that runs a zfs/zpool argv here."""
         return [self._bin(argv[0])] + [str(a) for a in argv[1:]]
+
+    def shown(self, argv):
+        """A zfs/zpool argv as results show it."""
+        return [str(a) for a in argv]
 
     def failure(self, argv, rc, text):
         return error_message(argv, rc, text)
@@ -95,11 +132,12 @@ class ZfsCli:
             raise ZfsCommandError("%s printed invalid JSON: %s" % (" ".join(argv[:2]), e),
                                   cmd=argv, rc=0, stdout=out, stderr=err)
 
-    def stream(self, send_argv, sink_argv=None, sink_path=None, digest=False):
+    def stream(self, send_argv, sink_argv=None, sink_path=None, digest=False, shown=None):
         """Pipe ``zfs send`` into ``sink_argv`` (a full argv, e.g. a local ``zfs receive`` or
         an ``ssh`` to one) or into the file ``sink_path``, counting bytes (and hashing them when
         ``digest``). Returns {bytes, seconds, sha256}. A failure on either side raises with
-        both commands' stderr."""
+        both commands' stderr. ``shown``: the receive as results show it. A stream that moved
+        bytes changed its sink even if it then failed (a resume token, whole datasets, a file)."""
         send = self.command(send_argv)
         env = dict(os.environ, **_C_LOCALE)
         t0 = time.monotonic()
@@ -123,6 +161,8 @@ class ZfsCli:
                 sink.close()
             rc1, rc2 = p1.wait(), (p2.wait() if p2 else 0)
             err1, err2 = (_read(f) for f in (e1, e2))
+        self.journal.record([str(a) for a in send_argv] + ["|"] + (shown or sink_argv or [">", sink_path]),
+                            total > 0 or not (rc1 or rc2))
         if rc1 or rc2:
             cmd = send + ["|"] + (sink_argv or [">", sink_path])
             # When the receiver fails, the sender dies of SIGPIPE: the receiver's words matter.
@@ -137,6 +177,7 @@ class ZfsCli:
         with open(path, "rb") as f:
             r = subprocess.run(cmd, stdin=f, capture_output=True, env=dict(os.environ, **_C_LOCALE), check=False)
         err = r.stderr.decode("utf-8", "replace")
+        self.journal.record(["<", path] + self.shown(recv_argv), r.returncode == 0)
         if r.returncode != 0:
             raise ZfsCommandError(error_message(recv_argv, r.returncode, err), cmd=cmd + ["<", path],
                                   rc=r.returncode, stdout=r.stdout.decode("utf-8", "replace"), stderr=err)
@@ -170,6 +211,9 @@ class SshZfsCli(ZfsCli):
 
     def command(self, argv):
         return self.ssh_argv(argv)
+
+    def shown(self, argv):
+        return ["ssh", self.host] + [str(a) for a in argv]
 
     def command_stderr(self, err):
         return "".join(line for line in err.splitlines(True) if not _SSH_MUX_NOTICE.match(line))
@@ -239,8 +283,17 @@ def error_message(argv, rc, text):
 
 
 def run_module(module, body):
-    """Run ``body(cli)`` and turn a ZfsCommandError into fail_json with cmd/rc/stdout/stderr."""
+    """Run ``body(cli)`` and turn a ZfsCommandError into fail_json with cmd/rc/stdout/stderr.
+    Every failure, here or in the module, says what ran before it and whether that changed
+    anything (``commands``, ``changed``), unless the module says so itself."""
     cli = ZfsCli(module)
+    fail = module.fail_json
+
+    def fail_json(**kw):
+        kw.setdefault("changed", cli.journal.changed)
+        kw.setdefault("commands", list(cli.journal.ran))
+        fail(**kw)
+    module.fail_json = fail_json
     try:
         result = body(cli)
     except ZfsCommandError as e:

@@ -37,6 +37,14 @@ def dataset_name_ok(name):
     return not _RESERVED_POOL.fullmatch(parts[0])
 
 
+def pool_name_ok(name):
+    """A pool name ZFS accepts: a dataset name without ``/`` (so starting with a letter, and not
+    reserved: mirror, raidz, draid, spare, log, c0...)."""
+    return "/" not in (name or "") and dataset_name_ok(name)
+
+
+POOL_NAME_RULES = ("a letter, then letters, digits, _ . : - and spaces, at most 255 characters; not mirror, "
+                   "raidz, draid, spare or log, nor starting with mirror, raidz, draid, spare or c and a digit")
 NAME_RULES = ("pool/path of letters, digits, _ . : - and spaces; no @ or #, no empty, . or .. part, "
               "at most 255 characters, not a reserved pool name")
 

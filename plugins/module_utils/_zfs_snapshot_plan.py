@@ -47,8 +47,11 @@ class PlanError(Exception):
     """The request can't be carried out safely; the message says exactly why."""
 
 
-# What a schedule reads to leave replicas alone.
-SCHEDULE_COLUMNS = ("readonly", ROLE_PROP)
+# The schedule that took a snapshot: a schedule prunes only its own (and unlabelled ones, taken
+# before schedules were labelled), so nested schedules can't destroy each other's snapshots.
+SCHEDULE_PROP = "helix:schedule"
+# What a schedule reads: replicas to leave alone, and whose snapshots are whose.
+SCHEDULE_COLUMNS = ("readonly", ROLE_PROP, SCHEDULE_PROP)
 
 
 def columns(tags, written=True, extra=()):
@@ -284,9 +287,15 @@ def from_the_future(listing, datasets, prefix, owner, clock):
             if after_clock(s["time"], clock)]
 
 
-def schedule(listing, datasets, pol, now, prefix, owner, do_create, do_prune, clock=None):
+def mine(snap, sched):
+    """Whether schedule ``sched`` may prune ``snap``: its own, or unlabelled (None: every one)."""
+    return sched is None or snap.get("props", {}).get(SCHEDULE_PROP) in (None, sched)
+
+
+def schedule(listing, datasets, pol, now, prefix, owner, do_create, do_prune, clock=None, sched=None):
     """Scheduled snapshots: ({class: [full names to create]}, [snapshots to destroy]). With
-    ``clock`` (the node's real time), snapshots named after it don't make a class look done."""
+    ``clock`` (the node's real time), snapshots named after it don't make a class look done.
+    Any owned snapshot counts towards what is due; with ``sched``, only its own are pruned."""
     create, destroy = {}, []
     for ds in datasets:
         owned = owned_snapshots(listing, ds, prefix, owner)
@@ -298,16 +307,18 @@ def schedule(listing, datasets, pol, now, prefix, owner, do_create, do_prune, cl
                 create.setdefault(cls, []).append(name)
                 owned.append({"name": name, "time": now, "class": cls, "protected": False})
         if do_prune:
-            gone = set(policy_mod.prune(owned, pol, now))
+            gone = set(policy_mod.prune([s for s in owned if mine(s, sched)], pol, now))
             destroy += [s for s in owned if s["name"] in gone]
     return create, destroy
 
 
-def policy_commands(listing, datasets, pol, now, prefix, owner, tags, do_create, do_prune, program, clock=None):
+def policy_commands(listing, datasets, pol, now, prefix, owner, tags, do_create, do_prune, program, clock=None,
+                    sched=None):
     """A schedule's whole plan: (commands, created names, snapshots to destroy)."""
-    due, doomed = schedule(listing, datasets, pol, now, prefix, owner, do_create, do_prune, clock)
+    due, doomed = schedule(listing, datasets, pol, now, prefix, owner, do_create, do_prune, clock, sched)
+    labels = dict({OWNER_PROP: owner} if owner else {}, **({SCHEDULE_PROP: sched} if sched else {}))
     cmds, created = [], []
     for cls in sorted(due):
-        cmds += create_commands(due[cls], dict(tags, **({OWNER_PROP: owner} if owner else {})))
+        cmds += create_commands(due[cls], dict(tags, **labels))
         created += due[cls]
     return cmds + destroy_commands(doomed, program=program), created, doomed

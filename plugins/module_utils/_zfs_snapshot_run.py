@@ -6,12 +6,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import time
 
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCommandError
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import list_tree
+
+
+LOCK_DIR = "/run/lock"
+
+
+@contextlib.contextmanager
+def pool_locks(datasets):
+    """Serialize schedule runs per pool: an exclusive flock per pool the datasets are in, taken
+    in name order (so two runs can't deadlock), held from the read to the last command."""
+    with contextlib.ExitStack() as stack:
+        for pool in sorted({d.split("/")[0] for d in datasets}):
+            f = stack.enter_context(open(os.path.join(LOCK_DIR, "helix-zfs-snapshot-%s.lock" % pool), "a"))
+            fcntl.flock(f, fcntl.LOCK_EX)
+        yield
 
 
 def apply(cli, cmds):
@@ -28,10 +44,16 @@ def apply(cli, cmds):
                 cmd=argv, rc=0)
 
 
-def enforce(cli, datasets, recursive, pol, now, prefix="helix_", owner="helix.zfs", program=True, check=False):
-    """One schedule, read and applied: {changed, commands, created, destroyed, future (snapshots
-    named after the node's clock: a clock problem)}. Raises
+def enforce(cli, datasets, recursive, pol, now, prefix="helix_", owner="helix.zfs", program=True, check=False,
+            sched=None):
+    """One schedule, read and applied under its pools' locks: {changed, commands, created,
+    destroyed, future (snapshots named after the node's clock: a clock problem)}. Raises
     plan.PlanError for a missing dataset, ZfsCommandError for a failed command."""
+    with pool_locks(datasets):
+        return _enforce(cli, datasets, recursive, pol, now, prefix, owner, program, check, sched)
+
+
+def _enforce(cli, datasets, recursive, pol, now, prefix, owner, program, check, sched):
     cols = plan.columns({}, written=False, extra=plan.SCHEDULE_COLUMNS)
     out, missing = list_tree(cli, datasets, cols, recursive)
     if missing:
@@ -40,7 +62,7 @@ def enforce(cli, datasets, recursive, pol, now, prefix="helix_", owner="helix.zf
     scope = plan.scope(listing, datasets, recursive)
     clock = int(time.time())
     cmds, created, doomed = plan.policy_commands(listing, scope, pol, now, prefix, owner, {}, True, True, program,
-                                                 clock=clock)
+                                                 clock=clock, sched=sched)
     if not check:
         apply(cli, cmds)
     return {"changed": bool(cmds), "commands": cmds, "created": created, "destroyed": [s["name"] for s in doomed],

@@ -271,6 +271,23 @@ def layout_commands(name, current, desired, key, allow_vdev_removal, force, rena
     return cmds
 
 
+# Values zpool takes for common pool properties, checked before planning so check mode plans
+# only what an apply can run (zpool itself checks the rest).
+_POOL_CHOICES = dict({p: ("on", "off") for p in ("autoexpand", "autoreplace", "autotrim", "listsnapshots",
+                                                   "multihost", "readonly", "delegation")},
+                     failmode=("wait", "continue", "panic"))
+
+
+def check_properties(props):
+    """Pool property values zpool would refuse, as a PlanError before anything is planned."""
+    wrong = ["%s=%s is not one of %s" % (k, v, ", ".join(_POOL_CHOICES[k])) for k, v in sorted(props.items())
+             if k in _POOL_CHOICES and normalize_value(k, v) not in _POOL_CHOICES[k]]
+    if "ashift" in props and normalize_value("ashift", props["ashift"]) not in [str(n) for n in [0] + list(range(9, 17))]:
+        wrong.append("ashift=%s is not 0 or 9 to 16" % props["ashift"])
+    if wrong:
+        raise PlanError("invalid pool property values: %s. Nothing was changed." % "; ".join(wrong))
+
+
 def property_commands(name, current_props, desired_props):
     cmds = []
     for prop, want in sorted(desired_props.items()):

@@ -178,7 +178,10 @@ def main():
         catalog = placement.parse_catalog(p["catalog"])
         topo = placement.topology(p["hosts"])
         current = placement.observed_copies(p["observed"], topo, [e["name"] for e in catalog])
-        max_move = None if p["max_move"] is None else parse_size(p["max_move"])
+        try:
+            max_move = None if p["max_move"] is None else parse_size(p["max_move"])
+        except ValueError as e:
+            raise placement.PlacementError("max_move: %s" % e)
         target = placement.place(catalog, topo, current=current, max_move_bytes=max_move)
         waves = placement.plan(catalog, current, target, max_per_host=p["max_per_host"],
                                max_per_domain=p["max_per_domain"], topo=topo, run=p["run"])

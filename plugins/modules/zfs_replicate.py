@@ -288,7 +288,7 @@ class Replicator:
             entry["bytes"] = entry["estimated_bytes"]
         else:
             try:
-                res = self.src_cli.stream(send, self.sink(step["recv"]))
+                res = self.src_cli.stream(send, self.sink(step["recv"]), shown=self.shown(step["recv"]))
             except ZfsCommandError as e:
                 if "-s" in step["recv"]:  # resumable: what was received stays, and a rerun goes on from it
                     e.msg += (" - the target keeps what was received as a resume token on %s; run the task again "

@@ -116,6 +116,15 @@ options:
         marks ownership.
     type: str
     default: helix.zfs
+  schedule:
+    description:
+      - With O(policy), the name of the schedule this is, set as the C(helix:schedule) property
+        of the snapshots it takes. Pruning then touches only this schedule's snapshots (and
+        unlabelled ones), so schedules over nested datasets keep each their own. Any owned
+        snapshot still counts towards what is due, so two schedules never take the same slot twice.
+      - The P(helix.zfs.snapshot_schedule#role) role sets it to the schedule's name.
+    type: str
+    version_added: 0.2.0
   create:
     description: With O(policy), take the snapshots that are due.
     type: bool
@@ -244,6 +253,7 @@ diff:
   type: dict
 """
 
+import contextlib
 import re
 import time
 
@@ -276,9 +286,11 @@ def validate(p):
     if p["name"] is not None and not _SHORT.fullmatch(p["name"]):
         raise plan.PlanError("invalid snapshot name %r: the part after @, of letters, digits, _ . : -" % p["name"])
     for k in p["properties"]:
-        if not _USER_PROP.fullmatch(k) or k == plan.OWNER_PROP:
-            raise plan.PlanError("invalid tag %r: tags are user properties (module:property), not %s"
-                                 % (k, plan.OWNER_PROP))
+        if not _USER_PROP.fullmatch(k) or k in (plan.OWNER_PROP, plan.SCHEDULE_PROP):
+            raise plan.PlanError("invalid tag %r: tags are user properties (module:property), not %s or %s"
+                                 % (k, plan.OWNER_PROP, plan.SCHEDULE_PROP))
+    if p["schedule"] is not None and not _SHORT.fullmatch(p["schedule"]):
+        raise plan.PlanError("invalid schedule name %r" % p["schedule"])
     for tag in p["hold"] + p["release"]:
         if not plan.hold_tag_ok(tag):
             raise plan.PlanError("invalid hold tag %r: %s" % (tag, plan.HOLD_TAG_RULES))
@@ -320,6 +332,16 @@ def run(module, cli):
     p["properties"] = {k: "on" if v is True else "off" if v is False else str(v) for k, v in p["properties"].items()}
     try:
         roots, targets, pol, now = validate(p)
+    except (plan.PlanError, policy_mod.PolicyError) as e:
+        module.fail_json(msg=str(e))
+    # A policy run holds its pools' schedule locks from the read to the last command, so a
+    # timer firing meanwhile waits instead of planning from the same listing.
+    with srun.pool_locks(roots) if pol is not None else contextlib.nullcontext():
+        return _run(module, cli, p, roots, targets, pol, now)
+
+
+def _run(module, cli, p, roots, targets, pol, now):
+    try:
         tags = dict(p["properties"])
         owner = p["owner"] or None
         cols = plan.columns(tags, written=p["state"] == "rolled_back",
@@ -334,7 +356,7 @@ def run(module, cli):
             clock = int(time.time())
             cmds, created, doomed = plan.policy_commands(listing, datasets, pol, now, p["prefix"], owner, tags,
                                                          p["create"], p["prune"], p["destroy_with"] == "program",
-                                                         clock=clock)
+                                                         clock=clock, sched=p["schedule"])
             destroyed = [s["name"] for s in doomed]
             future = plan.from_the_future(listing, datasets, p["prefix"], owner, clock)
             if future:
@@ -431,6 +453,7 @@ def main():
             policy=dict(type="raw"),
             prefix=dict(type="str", default="helix_"),
             owner=dict(type="str", default="helix.zfs"),
+            schedule=dict(type="str"),
             create=dict(type="bool", default=True),
             prune=dict(type="bool", default=True),
             now=dict(type="str"),

@@ -299,6 +299,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.helix.zfs.plugins.module_utils import _zpool_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils._devices import IdentityCache
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import run_module
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import POOL_NAME_RULES, pool_name_ok
 from ansible_collections.helix.zfs.plugins.module_utils._zpool_status import (
     parse_import_scan,
     parse_pool_properties,
@@ -363,6 +364,9 @@ def vdev_ashift_errors(cli, name, pool, want):
 def compute(cli, p):
     """Read once, plan, and return (pool, commands, before, after)."""
     name, state = p["name"], p["state"]
+    if not pool_name_ok(name):
+        raise plan.PlanError("invalid pool name %r: %s" % (name, POOL_NAME_RULES))
+    plan.check_properties(p["properties"])
     key = IdentityCache()
     pool, pools = read_pools(cli, name)
     cmds = []

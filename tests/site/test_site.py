@@ -90,7 +90,7 @@ def test_encrypted_tenant_with_its_key_from_openbao(host):
 
 def test_snapshot_schedule_timer(host):
     """snapshot_schedule: the timer is enabled and waiting (next run within its 15 minutes), and its
-    service, triggered, takes each due class on every dataset of the tree."""
+    service, triggered, takes each due class on every dataset of the tree, labelled with the schedule."""
     timer = host.service("helix-zfs-snapshot-tenants.timer")
     assert timer.is_enabled and timer.is_running
     left = host.check_output("systemctl show -p NextElapseUSecRealtime --value helix-zfs-snapshot-tenants.timer")
@@ -99,12 +99,13 @@ def test_snapshot_schedule_timer(host):
     t0 = int(host.check_output("date +%s"))
     host.check_output("systemctl start helix-zfs-snapshot-tenants.service")
     rows = [line.split("\t") for line in host.check_output(
-        "zfs list -Hp -t snapshot -o name,creation,helix:owner -r labpool/tenants").splitlines()]
+        "zfs list -Hp -t snapshot -o name,creation,helix:owner,helix:schedule -r labpool/tenants").splitlines()]
     datasets = host.check_output("zfs list -H -o name -r labpool/tenants").split()
     for cls in ("frequent", "hourly", "daily"):
         mine = [r for r in rows if r[0].endswith("_" + cls)]
         assert sorted(r[0].split("@")[0] for r in mine) == sorted(datasets), cls
-        assert all(int(r[1]) >= t0 - 1 and r[2] == "helix.zfs" for r in mine), mine
+        # Labelled with the schedule: it prunes only its own (issue 16, A6).
+        assert all(int(r[1]) >= t0 - 1 and r[2:] == ["helix.zfs", "tenants"] for r in mine), mine
     # The runner's own line (systemd adds its "Finished ..." lines to the unit's journal too).
     log = host.check_output("journalctl -u helix-zfs-snapshot-tenants.service -o cat --no-pager | grep '^{' | tail -1")
     assert json.loads(log)["changed"] is True

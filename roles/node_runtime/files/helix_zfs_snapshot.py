@@ -26,7 +26,8 @@ def main():
     try:
         result = srun.enforce(ZfsCli(Node()), conf["datasets"], conf.get("recursive", False),
                               policy.parse_policy(conf["policy"]), int(time.time()),
-                              prefix=conf.get("prefix", "helix_"), owner=conf.get("owner", "helix.zfs"))
+                              prefix=conf.get("prefix", "helix_"), owner=conf.get("owner", "helix.zfs"),
+                              sched=conf.get("schedule"))
     except (plan.PlanError, policy.PolicyError, ZfsCommandError) as e:
         print(json.dumps({"failed": True, "msg": str(e), "cmd": getattr(e, "cmd", None),
                           "stderr": getattr(e, "stderr", None)}))

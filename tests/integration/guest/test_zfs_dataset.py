@@ -189,6 +189,14 @@ def test_a_name_with_spaces(pool):
     assert sh("zfs get -Hp -o value quota 'htd/two words'").strip() == str(2**30)
 
 
+def test_a_failure_after_a_change_says_what_ran(pool):
+    # Issue 16 (A14): a batch that created one dataset and then failed said changed=false, no commands.
+    r = run_module("zfs_dataset", {"datasets": [{"name": "htd/good"}, {"name": "htd", "properties": {"quota": "1K"}}]})
+    assert r.get("failed") and r["changed"] is True, r
+    assert [c[-1] for c in r["commands"]] == ["htd/good", "htd"] and r["commands"][1][:2] == ["zfs", "set"], r
+    assert "quota" in r["msg"] and r["rc"] and sh("zfs list -H -o name htd/good").strip() == "htd/good"
+
+
 @pytest.mark.parametrize("args,words", [
     ({"name": "htd/bad@name"}, "invalid dataset name"),
     ({"name": "/htd/x"}, "invalid dataset name"),

@@ -207,6 +207,31 @@ def test_schedule_leaves_replicas_alone(pool):
     assert [n for n in names() if n.startswith(("hts/app/db@", "hts/other@"))] == []
 
 
+def test_nested_schedules_prune_only_their_own(pool):
+    # Issue 16 (A6): a schedule over hts/app/db with keep 3 pruned the dailies a recursive
+    # schedule over hts/app keeps 10 of. Labelled by schedule, each prunes only its own.
+    sh(" && ".join("zfs snapshot -r -o helix:owner=helix.zfs -o helix:schedule=parent hts/app@helix_%s_daily"
+                   % stamp(T0 + d * 86400) for d in range(10)))
+    child = {"datasets": ["hts/app/db"], "policy": {"daily": {"keep": 3}}, "now": str(T0 + 10 * 86400 + 60)}
+    # What happened before: unlabelled, the child's policy takes the parent's dailies as its own.
+    assert len(run_module("zfs_snapshot", child, check=True)["destroyed"]) == 8
+    parents = names("hts/app/db")
+    _check, applied = converge("zfs_snapshot", dict(child, schedule="child"), snaps())
+    assert applied["destroyed"] == [] and applied["created"] == ["hts/app/db@helix_%s_daily" % stamp(T0 + 10 * 86400)]
+    assert names("hts/app/db") == sorted(parents + applied["created"]) and len(parents) == 10
+
+
+def test_a_schedule_run_waits_for_its_pool_lock(pool):
+    # Issue 16 (A6): two runs at once planned from the same listing. The lock is per pool and
+    # held from the read to the last command; a holder's own snapshot lands first.
+    sh("setsid flock /run/lock/helix-zfs-snapshot-hts.lock sh -c 'sleep 3; zfs snapshot hts/app@holder' "
+       ">/dev/null 2>&1 < /dev/null &")
+    time.sleep(0.5)
+    r = run_module("zfs_snapshot", {"datasets": ["hts/app"], "policy": {"hourly": {"keep": 2}}, "schedule": "s"})
+    txg = dict(line.split("\t")[::-1] for line in sh("zfs list -Hp -t snapshot -o createtxg,name hts/app").splitlines())
+    assert int(txg["hts/app@holder"]) < int(txg[r["created"][0]]), txg
+
+
 def test_schedule_creates_only_when_due_with_utc_names(pool, zfs_calls):
     now = T0 + 3600
     args = {"datasets": ["hts/app"], "recursive": True, "now": str(now),
@@ -252,9 +277,10 @@ def test_schedule_creates_only_when_due_with_utc_names(pool, zfs_calls):
     # Once an OverflowError's traceback.
     ({"datasets": ["hts/app"], "policy": {"hourly": {"keep": 2}}, "now": "100000000000000000000"}, "year 10000"),
     ({"datasets": ["hts/.."], "name": "x"}, "invalid dataset name"),
+    ({"datasets": ["hts/app"], "policy": {"hourly": {"keep": 2}}, "schedule": "-x"}, "invalid schedule name"),
 ], ids=["grid-no-interval", "grid-inverted", "keep-0", "bad-every", "at-in-dataset", "at-in-name",
         "two-ats", "no-at", "unknown-rollback-target", "missing-dataset", "non-user-tag", "bad-now", "dash-hold-tag",
-        "now-overflow", "dot-dot"])
+        "now-overflow", "dot-dot", "bad-schedule"])
 def test_bad_input_is_a_clear_error_and_changes_nothing(pool, args, words):
     sh("zfs snapshot hts/app@a")
     before = snaps()()

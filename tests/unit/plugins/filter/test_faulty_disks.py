@@ -21,31 +21,63 @@ def mirror(*kids):
     return {"name": "mirror-0", "type": "mirror", "state": "ONLINE", "children": list(kids)}
 
 
-def test_mirror_disk_past_threshold_goes_offline_with_a_spare():
+def brief(got):
+    return [(d["device"], d["action"], d["spare"]) for d in got]
+
+
+def test_a_disk_with_a_spare_is_replaced_and_stays_attached():
+    # Before issue 16 (A8) the same disk was planned offline and replaced in one go, which
+    # took the resilver's source away.
     p = pool([mirror(disk("/f1", checksum=12), disk("/f2", checksum=1))], spare=[disk("/s1", state="AVAIL")])
     assert faulty_disks([p], 10) == [{
         "pool": "tank", "device": "/f1", "state": "ONLINE", "errors": {"read": 0, "write": 0, "checksum": 12},
-        "total": 12, "offline": True, "spare": "/s1", "why": None}]
+        "total": 12, "action": "replace", "offline": False, "spare": "/s1", "why": None}]
 
 
-def test_both_sides_of_a_mirror_bad_only_the_first_may_go():
-    p = pool([mirror(disk("/f1", read=3), disk("/f2", write=5))], spare=[disk("/s1", state="AVAIL")])
+def test_the_old_disk_is_detached_once_the_spare_has_resilvered():
+    slot = {"name": "spare-0", "type": "spare", "state": "ONLINE",
+            "children": [disk("/f1", checksum=12), disk("/s1")]}
+    p = pool([mirror(slot, disk("/f2"))], spare=[disk("/s1", state="INUSE")])
+    assert brief(faulty_disks([p], 1)) == [("/f1", "detach", "/s1")]
+    p["scan"] = {"function": "resilver", "state": "scanning"}
     got = faulty_disks([p], 1)
-    assert [(d["device"], d["offline"], d["spare"]) for d in got] == [("/f1", True, "/s1"), ("/f2", False, None)]
-    assert "no full copy" in got[1]["why"]
+    assert brief(got) == [("/f1", "keep", None)] and "while /s1 takes its place" in got[0]["why"]
+
+
+def test_one_action_per_vdev_per_run():
+    p = pool([mirror(disk("/f1", read=3), disk("/f2", write=5), disk("/f3"))], spare=[disk("/s1", state="AVAIL")])
+    got = faulty_disks([p], 1)
+    assert brief(got) == [("/f2", "replace", "/s1"), ("/f1", "keep", None)]
+    assert "one disk per vdev" in got[1]["why"]
+
+
+def test_raidz2_two_erroring_disks_only_one_goes_offline():
+    # Before issue 16 (A8) both went, leaving the raidz2 with no redundancy.
+    top = {"name": "raidz2-0", "type": "raidz", "parity": 2, "state": "ONLINE",
+           "children": [disk("/a"), disk("/b", checksum=4), disk("/c", checksum=5), disk("/d")]}
+    assert brief(faulty_disks([pool([top])], 4)) == [("/c", "offline", None), ("/b", "keep", None)]
+
+
+def test_offline_only_when_redundancy_is_left():
+    two_way = pool([mirror(disk("/f1", read=3), disk("/f2"))])
+    got = faulty_disks([two_way], 1)
+    assert brief(got) == [("/f1", "keep", None)] and "without redundancy" in got[0]["why"]
+    three_way = pool([mirror(disk("/f1", read=3), disk("/f2"), disk("/f3"))])
+    assert brief(faulty_disks([three_way], 1)) == [("/f1", "offline", None)]
+    raidz2_degraded = {"name": "raidz2-0", "type": "raidz", "parity": 2, "state": "DEGRADED",
+                       "children": [disk("/a", state="FAULTED"), disk("/b", checksum=4), disk("/c"), disk("/d")]}
+    got = faulty_disks([pool([raidz2_degraded])], 4)
+    assert brief(got) == [("/b", "keep", None)] and "without redundancy" in got[0]["why"]
 
 
 def test_single_disk_vdev_never_goes_offline():
     got = faulty_disks([pool([disk("/f1", checksum=100)])], 1)
-    assert got[0]["offline"] is False and "single-disk vdev" in got[0]["why"]
+    assert got[0]["action"] == "keep" and "single-disk vdev" in got[0]["why"]
 
 
-def test_raidz2_tolerates_two_and_a_faulted_disk_counts_as_missing():
-    top = {"name": "raidz2-0", "type": "raidz", "parity": 2, "state": "DEGRADED",
-           "children": [disk("/a", state="FAULTED", read=9), disk("/b", checksum=4), disk("/c", checksum=4), disk("/d")]}
-    got = faulty_disks([pool([top])], 4)
-    # /a is already missing; /b makes two missing (allowed); /c would make three.
-    assert [(d["device"], d["offline"]) for d in got] == [("/a", True), ("/b", True), ("/c", False)]
+def test_a_faulted_disk_without_a_spare_is_reported():
+    got = faulty_disks([pool([mirror(disk("/f1", state="FAULTED", read=9), disk("/f2"), disk("/f3"))])], 1)
+    assert brief(got) == [("/f1", "keep", None)] and "FAULTED" in got[0]["why"]
 
 
 def test_spares_are_given_once_and_only_avail_ones():
@@ -71,5 +103,7 @@ def test_a_disk_in_a_spare_slot_is_left_alone_and_the_slot_counts_once():
                   "children": [disk("/f1", state="FAULTED", checksum=40), disk("/s1", checksum=2)]}
     p = pool([mirror(spare_slot, disk("/f2", checksum=5))])
     got = faulty_disks([p], 1)
-    assert [(d["device"], d["offline"]) for d in got] == [("/f1", False), ("/s1", False), ("/f2", False)]
-    assert all("being replaced (spare-0)" in d["why"] for d in got)
+    # /s1, the spare, has errors of its own: /f1 stays until that is dealt with.
+    assert brief(got) == [("/f1", "keep", None), ("/f2", "keep", None), ("/s1", "keep", None)]
+    assert "while /s1 takes its place" in got[0]["why"]
+    assert all("being replaced (spare-0)" in d["why"] for d in got[1:])

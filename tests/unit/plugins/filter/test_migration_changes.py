@@ -5,13 +5,16 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.helix.zfs.plugins.filter.migration_changes import migration_changes
+from ansible_collections.helix.zfs.plugins.filter.migration_changes import migration_changes, migration_todo
 
 
-def ds(name, readonly=("off", "default"), role=(None, "none"), enc="off"):
-    return {"name": name, "properties": {"readonly": {"value": readonly[0], "source": readonly[1]},
-                                         "helix:role": {"value": role[0], "source": role[1]},
-                                         "encryption": {"value": enc, "source": "default"}}}
+def ds(name, readonly=("off", "default"), role=(None, "none"), enc="off", before=None):
+    d = {"name": name, "properties": {"readonly": {"value": readonly[0], "source": readonly[1]},
+                                      "helix:role": {"value": role[0], "source": role[1]},
+                                      "encryption": {"value": enc, "source": "default"}}}
+    if before is not None:
+        d["properties"]["helix:before_cutover"] = {"value": before, "source": "local"}
+    return d
 
 
 SEEN = [ds("fa/app", role=("primary", "local")), ds("fa/app/db", readonly=("off", "local")),
@@ -21,8 +24,14 @@ SEEN = [ds("fa/app", role=("primary", "local")), ds("fa/app/db", readonly=("off"
 def test_whole_trees_and_the_undo_puts_each_back():
     got = migration_changes([{"source": "fa/app", "target": "fb/new"}], SEEN, "lab2", "r1")
     assert [d["name"] for d in got["readonly"]] == ["fa/app", "fa/app/db", "fa/app/db/x"]  # not fa/apple
+    # The source top is marked demoted, and each dataset keeps what to undo, in the same zfs set.
+    assert got["readonly"] == [
+        {"name": "fa/app", "properties": {"readonly": "on", "helix:role": "demoted",
+                                          "helix:before_cutover": "helix:role=primary;readonly="}},
+        {"name": "fa/app/db", "properties": {"readonly": "on", "helix:before_cutover": "readonly=off"}},
+        {"name": "fa/app/db/x", "properties": {"readonly": "on", "helix:before_cutover": "readonly="}}]
     assert got["retire"][0] == {"name": "fa/app", "properties": {"readonly": "on", "helix:role": "replica"}}
-    assert got["retire"][1:] == got["readonly"][1:]
+    assert got["retire"][1] == {"name": "fa/app/db", "properties": {"readonly": "on"}}
     assert got["undo"] == [
         {"name": "fa/app", "inherit": ["readonly", "helix:migrated_to", "helix:run_id"], "properties": {"helix:role": "primary"}},
         {"name": "fa/app/db", "properties": {"readonly": "off"}},
@@ -45,3 +54,61 @@ def test_an_encrypted_tree_is_verified_by_guid():
 def test_bad_input(pairs, seen):
     with pytest.raises(AnsibleFilterError, match="migration_changes"):
         migration_changes(pairs, seen, "lab2", "r1")
+
+
+# Issue 16 (A9): a controller killed during the cut-over left the source read-only (and maybe
+# marked migrated) with the target a read-only replica; a rerun skipped or refused it.
+CUT = [ds("fa/app", readonly=("on", "local"), role=("demoted", "local"), before="helix:role=primary;readonly="),
+       ds("fa/app/db", readonly=("on", "local"), before="readonly=off"),
+       ds("fa/app/db/x", readonly=("on", "local"), before="readonly=")]
+
+
+def test_the_undo_after_an_interrupted_cutover_is_what_was_there_before_it():
+    got = migration_changes([{"source": "fa/app", "target": "fb/new"}], CUT, "lab2", "r2")
+    assert got["undo"] == [
+        {"name": "fa/app", "inherit": ["helix:before_cutover", "readonly", "helix:migrated_to", "helix:run_id"],
+         "properties": {"helix:role": "primary"}},
+        {"name": "fa/app/db", "inherit": ["helix:before_cutover"], "properties": {"readonly": "off"}},
+        {"name": "fa/app/db/x", "inherit": ["helix:before_cutover", "readonly"]}]
+    # A resumed cut-over keeps the first one's record.
+    assert got["readonly"][0]["properties"]["helix:before_cutover"] == "helix:role=primary;readonly="
+
+
+def test_a_stale_record_is_not_used_by_a_new_cutover():
+    # The dataset went back to primary and writable by hand: its old record means nothing.
+    stale = [ds("fa/app", role=("primary", "local"), before="helix:role=;readonly=on")]
+    got = migration_changes([{"source": "fa/app", "target": "fb/new"}], stale, "lab2", "r3")
+    assert got["readonly"][0]["properties"]["helix:before_cutover"] == "helix:role=primary;readonly="
+    assert got["undo"][0] == {"name": "fa/app", "inherit": ["readonly", "helix:migrated_to", "helix:run_id"],
+                              "properties": {"helix:role": "primary"}}
+
+
+def pairs(*names):
+    return [{"source": "fa/" + n, "target": "fb/" + n} for n in names]
+
+
+def test_what_a_rerun_does_with_each_state():
+    sources = [ds("fa/new"), ds("fa/cut", readonly=("on", "local"), role=("demoted", "local"), before="readonly="),
+               ds("fa/marked", readonly=("on", "local"), role=("migrated", "local")),
+               ds("fa/done", readonly=("on", "local"), role=("migrated", "local")),
+               ds("fa/gone", readonly=("on", "local"), role=("migrated", "local")),
+               ds("fa/ro", readonly=("on", "local")),
+               # demoted by a placement switch, not by a cut-over of ours: not resumed
+               ds("fa/placed", readonly=("on", "local"), role=("demoted", "local")),
+               ds("fa/clash", readonly=("on", "local"), role=("demoted", "local"))]
+    targets = [ds("fb/cut", readonly=("on", "local"), role=("replica", "local")),
+               ds("fb/marked", readonly=("on", "local"), role=("replica", "local")),
+               ds("fb/done", role=("primary", "local")), ds("fb/clash", role=("primary", "local"))]
+    got = migration_todo(pairs("new", "cut", "marked", "done", "gone", "ro", "placed", "clash", "missing"), sources, targets)
+    assert got["todo"] == pairs("new", "cut", "marked")
+    assert got["resumed"] == pairs("cut", "marked")
+    assert got["done"] == pairs("done", "gone")
+    assert len(got["refused"]) == 3
+    assert "fa/ro -> fb/ro: the source is read-only" in got["refused"][0]
+    assert "fa/placed -> fb/placed: the source is read-only" in got["refused"][1]
+    assert "fa/clash -> fb/clash: the target exists and is writable" in got["refused"][2]
+
+
+def test_migration_todo_bad_input():
+    with pytest.raises(AnsibleFilterError, match="migration_todo"):
+        migration_todo("x", [], [])

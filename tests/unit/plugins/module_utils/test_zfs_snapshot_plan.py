@@ -1,6 +1,8 @@
 """The snapshot planner (_zfs_snapshot_plan): one ``zfs list -Hp -o <columns(tags)>`` listing (here
 written by hand in that tab format), the request and time T in, zfs commands (or PlanError) out.
 Pure logic, no zfs."""
+import time
+
 import pytest
 from hypothesis import given, strategies as st
 
@@ -533,5 +535,21 @@ def test_schedule_leaves_replicas_alone():
 
 
 def test_columns_with_the_schedule_extras_keep_tags_last():
-    assert plan.columns({"helix:x": "1"}, written=False, extra=plan.SCHEDULE_COLUMNS)[-4:] == [
-        "readonly", "helix:role", plan.OWNER_PROP, "helix:x"]
+    assert plan.columns({"helix:x": "1"}, written=False, extra=plan.SCHEDULE_COLUMNS)[-5:] == [
+        "readonly", "helix:role", "helix:schedule", plan.OWNER_PROP, "helix:x"]
+
+
+def test_a_schedule_prunes_only_its_own_and_labels_what_it_takes():
+    pol = sp.parse_policy({"hourly": {"keep": 1}})
+    cols = plan.columns({}, written=False, extra=plan.SCHEDULE_COLUMNS)
+    rows = ["tp/a\tfilesystem\t1\t1\t-\t-\toff\t-\t-\t-"]
+    for i, sched in enumerate(("other", "-", "mine")):  # 21:00, 22:00, 23:00 the day before T0
+        rows.append("tp/a@helix_%s_hourly\tsnapshot\t%d\t%d\t0\t\t-\t-\t%s\t%s" % (
+            time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(T0 - (3 - i) * 3600)), 10 + i, 10 + i, sched, OWNER))
+    out = plan.parse_list("\n".join(rows) + "\n", cols)
+    cmds, _created, doomed = plan.policy_commands(out, ["tp/a"], pol, T0, "helix_", OWNER, {}, True, True, False,
+                                                  sched="mine")
+    # The unlabelled one and its own older one go; the other schedule's stays.
+    assert [s["name"] for s in doomed] == ["tp/a@helix_20261121T220000Z_hourly", "tp/a@helix_20261121T230000Z_hourly"]
+    assert cmds[0] == ["zfs", "snapshot", "-o", "helix:owner=%s" % OWNER, "-o", "helix:schedule=mine",
+                       "tp/a@helix_20261122T000000Z_hourly"]

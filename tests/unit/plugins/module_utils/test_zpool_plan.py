@@ -374,3 +374,21 @@ def test_properties_after_keep_the_current_form_of_equal_values():
     # --diff once showed ashift: 12 -> '12'.
     assert plan.properties_after({"ashift": 12, "autotrim": "off"}, {"ashift": "12", "autotrim": "on"}) == {
         "ashift": 12, "autotrim": "on"}
+
+
+def test_pool_property_values_are_checked_before_planning():
+    # Check mode once planned zpool set autotrim=maybe, which only the apply refused.
+    plan.check_properties({"ashift": 12, "autotrim": True, "failmode": "wait", "comment": "x"})
+    for bad, words in (({"autotrim": "maybe"}, "autotrim=maybe is not one of on, off"),
+                       ({"ashift": "13.5"}, "ashift=13.5 is not 0 or 9 to 16"),
+                       ({"failmode": "retry"}, "failmode=retry")):
+        with pytest.raises(plan.PlanError, match=words):
+            plan.check_properties(bad)
+
+
+@pytest.mark.parametrize("name, ok", [("tank", True), ("tank 2", True), ("t.a_b:c-d", True), ("bad name!", False),
+                                      ("mirror", False), ("mirror2", False), ("c0t0", False), ("a/b", False),
+                                      ("1tank", False), ("", False), ("t" * 256, False)])
+def test_pool_names(name, ok):
+    from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import pool_name_ok
+    assert pool_name_ok(name) is ok

@@ -1,0 +1,53 @@
+# Copyright (c) helix.zfs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The CLI layer's journal: what a module run changed, failed or not (issue 16, A14)."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import SshZfsCli, ZfsCli, ZfsCommandError, writes
+
+
+@pytest.mark.parametrize("argv, changes", [
+    (["zfs", "list", "-Hp"], False), (["zfs", "get", "all", "t"], False), (["zfs", "send", "t@a"], False),
+    (["zpool", "status", "-j"], False), (["zpool", "import"], False), (["zpool", "import", "-d", "/dev"], False),
+    (["zfs", "program", "-n", "t", "-"], False),
+    (["zfs", "create", "t/a"], True), (["zfs", "set", "quota=1G", "t/a"], True), (["zfs", "program", "t", "-"], True),
+    (["zpool", "import", "-d", "/dev", "t"], True), (["zpool", "import", "t"], True), (["zfs", "receive", "t/a"], True),
+])
+def test_which_commands_change_something(argv, changes):
+    assert writes(argv) is changes
+
+
+class Module:
+    """Enough of AnsibleModule for ZfsCli.run: each command's rc from a table."""
+
+    def __init__(self, rcs):
+        self.rcs = rcs
+
+    def get_bin_path(self, name, required=False):
+        return "/sbin/" + name
+
+    def run_command(self, cmd, **kw):
+        rc = max([rc for word, rc in self.rcs.items() if word in " ".join(cmd)] or [0])
+        return rc, "", "boom" if rc else ""
+
+
+def test_the_journal_keeps_what_ran_before_a_failure_local_and_remote():
+    m = Module({"destroy": 1})
+    local, remote = ZfsCli(m), SshZfsCli(m, "lab2")
+    local.run(["zfs", "list"])
+    assert (local.journal.ran, local.journal.changed) == ([], False)
+    local.run(["zfs", "create", "t/a"])
+    with pytest.raises(ZfsCommandError):
+        remote.run(["zfs", "destroy", "t/b"])
+    assert remote.journal is local.journal
+    assert local.journal.ran == [["zfs", "create", "t/a"], ["ssh", "lab2", "zfs", "destroy", "t/b"]]
+    assert local.journal.changed is True
+
+
+def test_a_failed_write_alone_changed_nothing():
+    cli = ZfsCli(Module({"create": 1}))
+    with pytest.raises(ZfsCommandError):
+        cli.run(["zfs", "create", "t/a"])
+    assert (cli.journal.ran, cli.journal.changed) == ([["zfs", "create", "t/a"]], False)
