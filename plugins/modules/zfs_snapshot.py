@@ -267,6 +267,7 @@ from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import NAME_RUL
 
 # Used with fullmatch() only ("$" would let a trailing newline through).
 _SHORT = re.compile(r"[A-Za-z0-9_.:-]+")
+_SCHEDULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
 _USER_PROP = re.compile(r"[a-z0-9_.-]*[a-z0-9_-]:[a-z0-9_.:-]+", re.IGNORECASE)
 
 
@@ -289,7 +290,7 @@ def validate(p):
         if not _USER_PROP.fullmatch(k) or k in (plan.OWNER_PROP, plan.SCHEDULE_PROP):
             raise plan.PlanError("invalid tag %r: tags are user properties (module:property), not %s or %s"
                                  % (k, plan.OWNER_PROP, plan.SCHEDULE_PROP))
-    if p["schedule"] is not None and not _SHORT.fullmatch(p["schedule"]):
+    if p["schedule"] is not None and not _SCHEDULE.fullmatch(p["schedule"]):
         raise plan.PlanError("invalid schedule name %r" % p["schedule"])
     for tag in p["hold"] + p["release"]:
         if not plan.hold_tag_ok(tag):

@@ -74,8 +74,13 @@ def _test_pools():
 
 
 def _wipe(disks):
-    sh("for d in %s; do zpool labelclear -f $d; wipefs -q -a $d; done >/dev/null 2>&1" % " ".join(disks),
-       check=False)
+    # Only disks with a signature (a partition table, a ZFS label), found by one wipefs: wiping
+    # all 12 after every test cost about 2 s of each test's teardown in the TCG lab.
+    found = set(sh("wipefs -n --noheadings --output DEVICE %s 2>/dev/null" % " ".join(disks), check=False).split())
+    used = [d for d in disks if os.path.basename(d) in found]
+    if used:
+        sh("for d in %s; do zpool labelclear -f $d; wipefs -q -a $d; done >/dev/null 2>&1" % " ".join(used),
+           check=False)
 
 
 @pytest.fixture(scope="session")

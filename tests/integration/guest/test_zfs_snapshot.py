@@ -217,7 +217,7 @@ def test_nested_schedules_prune_only_their_own(pool):
     assert len(run_module("zfs_snapshot", child, check=True)["destroyed"]) == 8
     parents = names("hts/app/db")
     _check, applied = converge("zfs_snapshot", dict(child, schedule="child"), snaps())
-    assert applied["destroyed"] == [] and applied["created"] == ["hts/app/db@helix_%s_daily" % stamp(T0 + 10 * 86400)]
+    assert applied["destroyed"] == [] and applied["created"] == ["hts/app/db@helix_%s_daily" % stamp(T0 + 10 * 86400 + 60)]
     assert names("hts/app/db") == sorted(parents + applied["created"]) and len(parents) == 10
 
 
