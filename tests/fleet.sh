@@ -6,6 +6,8 @@
 #      read-only and marked; a second run changes nothing; then phase_1 (lab2 -> lab1) runs;
 #   2b. the controller (ansible-playbook) is killed after each step of the cut-over in turn, each
 #      rerun resuming it; at the end exactly one copy is writable and the data is whole;
+#   2c. the encryption_keys role on both nodes, which share a tenant: one new key per rotation,
+#      --limit leaves it pending until a full run, a dataset with a foreign key fails the run;
 #   3. promote_replica: db fails over lab1 -> lab2 and back while an observer on lab1 samples
 #      both copies' readonly; no sample may show two writable copies; a second run changes nothing;
 #   4. scrub.yml scrubs a pool with a corrupted mirror side (check mode scrubs nothing, the
@@ -122,6 +124,45 @@ want lab2 helix:role fb/kill primary "fb/kill is not the primary after the rerun
 want lab2 readonly fb/kill/c off "fb/kill/c does not follow its writable top"
 lab lab2 "zfs mount -a; sha256sum < /fb/kill/c/blob" | diff -q - <(lab lab1 "cat /root/kill.sum") >/dev/null \
   || fail "fb/kill/c's data differs from the source's"
+
+step "2c. tenant fk-b on both nodes: one key per rotation, --limit leaves it pending, a foreign key is found"
+# Before issue 16 (A2), fk-b at another place in each node's list split the role's include, so
+# each node made and stored its own new key and one node no longer opened with Vault's.
+key() { python3 -c 'import secrets; print(secrets.token_hex(32))'; }
+vault_key() { bao kv get -field="$2" "secret/helix-zfs/tenants/$1" 2>/dev/null || true; }
+opens() {  # opens HOST DATASET KEY: whether KEY opens DATASET
+  lab "$1" "read -r k; printf %s \"\$k\" | zfs load-key -n $2 >/dev/null 2>&1" <<<"$3"
+}
+k0=$(key); ka=$(key)
+for t in fk-a fk-b; do bao kv metadata delete "secret/helix-zfs/tenants/$t" >/dev/null; done
+bao kv put secret/helix-zfs/tenants/fk-b key="$k0" >/dev/null
+bao kv put secret/helix-zfs/tenants/fk-a key="$ka" >/dev/null
+for h in "lab1 fa" "lab2 fb"; do
+  set -- $h
+  lab "$1" "zfs create -o canmount=off $2/keys && read -r k && printf %s \"\$k\" | zfs create -o encryption=on \
+    -o keyformat=hex -o keylocation=prompt $2/keys/fk-b" <<<"$k0"
+done
+# fk-a on lab1 was given another key by hand: the run must find it.
+lab lab1 "read -r k; printf %s \"\$k\" | zfs create -o encryption=on -o keyformat=hex -o keylocation=prompt fa/keys/fk-a" <<<"$(key)"
+if play keys-rotate tests/fleet/keys.yml -e '{"encryption_keys_rotate": ["fk-b"]}'; then
+  fail "the run did not fail on fk-a, whose key is not Vault's"
+fi
+grep -q "fk-a did not open with the key Vault holds" "$out/keys-rotate.log" \
+  || fail "the failure does not name fk-a's foreign key"
+k1=$(vault_key fk-b key)
+[ "$k1" != "$k0" ] && [ -z "$(vault_key fk-b pending)" ] || fail "fk-b's rotation was not promoted"
+opens lab1 fa/keys/fk-b "$k1" && opens lab2 fb/keys/fk-b "$k1" || fail "a node does not open fk-b with Vault's new key"
+lab lab1 "zfs destroy fa/keys/fk-a"  # made again from Vault's key by the next run
+play keys-limit tests/fleet/keys.yml -e '{"encryption_keys_rotate": ["fk-b"]}' --limit lab1 || fail "the --limit rotation failed"
+k2=$(vault_key fk-b pending)
+[ "$(vault_key fk-b key)" = "$k1" ] && [ -n "$k2" ] || fail "with --limit, the new key did not stay pending"
+grep -q "stays pending in Vault" "$out/keys-limit.log" || fail "the run does not say the rotation waits"
+opens lab1 fa/keys/fk-b "$k2" && opens lab2 fb/keys/fk-b "$k1" && opens lab1 fa/keys/fk-a "$ka" \
+  || fail "after the --limit run, lab1 should open with the pending key and lab2 with the key"
+play keys-finish tests/fleet/keys.yml || fail "the run that finishes the rotation failed"
+[ "$(vault_key fk-b key)" = "$k2" ] && [ -z "$(vault_key fk-b pending)" ] || fail "the full run did not promote the pending key"
+opens lab1 fa/keys/fk-b "$k2" && opens lab2 fb/keys/fk-b "$k2" || fail "a node does not open fk-b with Vault's key"
+lab lab1 "zfs destroy -r fa/keys"; lab lab2 "zfs destroy -r fb/keys"
 
 step "3. promote_replica: db lab1 -> lab2 and back, observed"
 observe() {  # on lab1, sample both copies' readonly until told to stop

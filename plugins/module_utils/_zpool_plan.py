@@ -273,9 +273,8 @@ def layout_commands(name, current, desired, key, allow_vdev_removal, force, rena
 
 # Values zpool takes for common pool properties, checked before planning so check mode plans
 # only what an apply can run (zpool itself checks the rest).
-_POOL_CHOICES = dict({p: ("on", "off") for p in ("autoexpand", "autoreplace", "autotrim", "listsnapshots",
-                                                   "multihost", "readonly", "delegation")},
-                     failmode=("wait", "continue", "panic"))
+_ON_OFF_POOL = ("autoexpand", "autoreplace", "autotrim", "listsnapshots", "multihost", "readonly", "delegation")
+_POOL_CHOICES = dict({p: ("on", "off") for p in _ON_OFF_POOL}, failmode=("wait", "continue", "panic"))
 
 
 def check_properties(props):
