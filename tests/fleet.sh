@@ -137,10 +137,9 @@ k0=$(key); ka=$(key)
 for t in fk-a fk-b; do bao kv metadata delete "secret/helix-zfs/tenants/$t" >/dev/null; done
 bao kv put secret/helix-zfs/tenants/fk-b key="$k0" >/dev/null
 bao kv put secret/helix-zfs/tenants/fk-a key="$ka" >/dev/null
-for h in "lab1 fa" "lab2 fb"; do
-  set -- $h
-  lab "$1" "zfs create -o canmount=off $2/keys && read -r k && printf %s \"\$k\" | zfs create -o encryption=on \
-    -o keyformat=hex -o keylocation=prompt $2/keys/fk-b" <<<"$k0"
+for h in lab1:fa lab2:fb; do
+  lab "${h%:*}" "zfs create -o canmount=off ${h#*:}/keys && read -r k && printf %s \"\$k\" | zfs create -o encryption=on \
+    -o keyformat=hex -o keylocation=prompt ${h#*:}/keys/fk-b" <<<"$k0"
 done
 # fk-a on lab1 was given another key by hand: the run must find it.
 lab lab1 "read -r k; printf %s \"\$k\" | zfs create -o encryption=on -o keyformat=hex -o keylocation=prompt fa/keys/fk-a" <<<"$(key)"
@@ -150,18 +149,18 @@ fi
 grep -q "fk-a did not open with the key Vault holds" "$out/keys-rotate.log" \
   || fail "the failure does not name fk-a's foreign key"
 k1=$(vault_key fk-b key)
-[ "$k1" != "$k0" ] && [ -z "$(vault_key fk-b pending)" ] || fail "fk-b's rotation was not promoted"
-opens lab1 fa/keys/fk-b "$k1" && opens lab2 fb/keys/fk-b "$k1" || fail "a node does not open fk-b with Vault's new key"
+{ [ "$k1" != "$k0" ] && [ -z "$(vault_key fk-b pending)" ]; } || fail "fk-b's rotation was not promoted"
+{ opens lab1 fa/keys/fk-b "$k1" && opens lab2 fb/keys/fk-b "$k1"; } || fail "a node does not open fk-b with Vault's new key"
 lab lab1 "zfs destroy fa/keys/fk-a"  # made again from Vault's key by the next run
 play keys-limit tests/fleet/keys.yml -e '{"encryption_keys_rotate": ["fk-b"]}' --limit lab1 || fail "the --limit rotation failed"
 k2=$(vault_key fk-b pending)
-[ "$(vault_key fk-b key)" = "$k1" ] && [ -n "$k2" ] || fail "with --limit, the new key did not stay pending"
+{ [ "$(vault_key fk-b key)" = "$k1" ] && [ -n "$k2" ]; } || fail "with --limit, the new key did not stay pending"
 grep -q "stays pending in Vault" "$out/keys-limit.log" || fail "the run does not say the rotation waits"
-opens lab1 fa/keys/fk-b "$k2" && opens lab2 fb/keys/fk-b "$k1" && opens lab1 fa/keys/fk-a "$ka" \
+{ opens lab1 fa/keys/fk-b "$k2" && opens lab2 fb/keys/fk-b "$k1" && opens lab1 fa/keys/fk-a "$ka"; } \
   || fail "after the --limit run, lab1 should open with the pending key and lab2 with the key"
 play keys-finish tests/fleet/keys.yml || fail "the run that finishes the rotation failed"
-[ "$(vault_key fk-b key)" = "$k2" ] && [ -z "$(vault_key fk-b pending)" ] || fail "the full run did not promote the pending key"
-opens lab1 fa/keys/fk-b "$k2" && opens lab2 fb/keys/fk-b "$k2" || fail "a node does not open fk-b with Vault's key"
+{ [ "$(vault_key fk-b key)" = "$k2" ] && [ -z "$(vault_key fk-b pending)" ]; } || fail "the full run did not promote the pending key"
+{ opens lab1 fa/keys/fk-b "$k2" && opens lab2 fb/keys/fk-b "$k2"; } || fail "a node does not open fk-b with Vault's key"
 lab lab1 "zfs destroy -r fa/keys"; lab lab2 "zfs destroy -r fb/keys"
 
 step "3. promote_replica: db lab1 -> lab2 and back, observed"

@@ -4,7 +4,7 @@ message (no traceback), ``changed`` true only if something ran, and the host's p
 One pool for all of them (a pool per case would cost more than the cases)."""
 import pytest
 
-from conftest import _test_pools, _wipe, run_module, sh
+from conftest import POOL_PREFIX, _test_pools, _wipe, run_module, sh
 
 D = "/dev/disk/by-id/virtio-helix-d%d"
 
@@ -21,12 +21,10 @@ def sweep_pool(lab_disks, _wiped):
 
 def host_state():
     """The test pools, their layout and health, and every dataset, snapshot and bookmark in them
-    with the properties a refused input could have touched."""
-    pools = " ".join(_test_pools())
-    return (sh("zpool list -H -o name,health,size %s" % pools, check=False)
-            + sh("zpool status -P %s | grep -v '^ *scan:'" % pools, check=False)
-            + sh("zfs list -Hp -t all -o name,guid,quota,readonly,compression,mountpoint,volsize,keystatus,"
-                 "helix:role,userrefs -r %s" % pools, check=False))
+    with the properties a refused input could have touched (one shell: each process costs in TCG)."""
+    return sh("pools=$(zpool list -H -o name | grep '^%s'); zpool list -H -o name,health,size $pools; "
+              "zpool status -P $pools | grep -v '^ *scan:'; zfs list -Hp -t all -o name,guid,quota,readonly,"
+              "compression,mountpoint,volsize,keystatus,helix:role,userrefs -r $pools" % POOL_PREFIX, check=False)
 
 
 BIG = "x" * 251  # "htsw/" + 251: 256 characters, one over ZFS's limit
