@@ -71,6 +71,18 @@ def common_base(src, tgt, sds, tds):
     return None, None
 
 
+def pruned_on_source(src, tgt, sds, tds):
+    """Target snapshots of ``tds`` its source no longer has (by name and guid), older than the
+    newest common one: what the source pruned since they were received. Never the common one
+    (nor anything newer), never a held or cloned one."""
+    tbase, _sbase = common_base(src, tgt, sds, tds)
+    if tbase is None:
+        return []
+    on_source = {(s["short"], s["guid"]) for s in src["snaps"].get(sds, [])}
+    return [t for t in tgt["snaps"].get(tds, []) if t["txg"] < tbase["txg"]
+            and (t["short"], t["guid"]) not in on_source and not t["userrefs"] and not t["clones"]]
+
+
 def receive_argv(tds, opts):
     """Resumable (-s), unmounted (-u), with the task's property exclusions and overrides."""
     recv = ["zfs", "receive", "-s", "-u"]

@@ -238,6 +238,16 @@ def create_commands(names, tags, recursive_roots=()):
     return [["zfs", "snapshot"] + opts + list(names)]
 
 
+def tagged(listing, ds, tags):
+    """The newest snapshot of ``ds`` whose user properties hold every one of ``tags`` (its short
+    name): a rollback by tag, such as a deploy's git SHA."""
+    hits = [s for s in listing["snaps"].get(ds, []) if all(s["props"].get(k) == v for k, v in tags.items())]
+    if not hits:
+        raise PlanError("cannot roll back %s: none of its snapshots has %s. Nothing was changed." % (
+            ds, ", ".join("%s=%s" % kv for kv in sorted(tags.items()))))
+    return hits[-1]["short"]
+
+
 def rollback(listing, ds, short, destroy_newer):
     """(commands, destroyed names) to put ``ds`` back at ``ds@short``; nothing when it is the
     newest snapshot and nothing was written since."""

@@ -85,6 +85,18 @@ options:
     description: Roll a diverged target back to the common snapshot (destroying what is newer) before receiving.
     type: bool
     default: false
+  prune_target:
+    description:
+      - After a successful replication, destroy the target's snapshots that the source no longer has
+        (by name and guid) and that are older than the newest common snapshot - the ones the source's
+        retention pruned since they were received - so a replica does not grow without bound.
+      - Never the newest common snapshot or anything newer, never a held or cloned snapshot (hold
+        one on the target to keep it). A snapshot taken on the target itself, older than the common
+        one, goes too. The names are in RV(destroyed); check mode lists them.
+      - With O(target_dir), nothing is pruned.
+    type: bool
+    default: false
+    version_added: 0.2.0
   send_decrypted:
     description: Allow an encrypted source to be sent decrypted (not raw). The target then holds plaintext.
     type: bool
@@ -197,7 +209,7 @@ throughput:
   returned: always
   type: int
 destroyed:
-  description: Target snapshots a rollback destroyed (or would).
+  description: Target snapshots a rollback or O(prune_target) destroyed (or would, in check mode).
   returned: always
   type: list
   elements: str
@@ -230,6 +242,7 @@ from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import NAME_RUL
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import (
     HOLD_TAG_RULES,
     PlanError,
+    destroy_commands,
     hold_tag_ok,
     parse_list,
 )
@@ -339,6 +352,12 @@ class Replicator:
             if not self.m.check_mode:
                 self.verify(src, tgt, sds, tds, newest)
             self.mark(src, tgt, sds, tds, newest)
+        if p["prune_target"]:
+            # After the sends and their checks: a failed run prunes nothing.
+            doomed = [t for sds, tds in todo for t in rplan.pruned_on_source(src, tgt, sds, tds)]
+            self.r["destroyed"] += [t["name"] for t in doomed]
+            for argv in destroy_commands(doomed):
+                self.run_target(argv)
         return self.finish()
 
     def verify(self, src, tgt, sds, tds, newest):
@@ -589,6 +608,7 @@ def main():
             restore_from=dict(type="path"),
             recursive=dict(type="bool", default=False),
             rollback=dict(type="bool", default=False),
+            prune_target=dict(type="bool", default=False),
             send_decrypted=dict(type="bool", default=False),
             flags=dict(type="list", elements="str", choices=["large_blocks", "embedded", "compressed"],
                        default=["large_blocks", "embedded", "compressed"]),

@@ -56,7 +56,7 @@ options:
   name:
     description:
       - The snapshot name (the part after C(@)), taken on each of O(datasets).
-      - Required for O(state=rolled_back).
+      - For O(state=rolled_back), the snapshot to roll back to; or give O(properties) instead.
     type: str
   snapshots:
     description:
@@ -69,8 +69,10 @@ options:
     description:
       - V(present) creates what is missing, and converges tags and holds.
       - V(absent) destroys the snapshots.
-      - V(rolled_back) rolls each dataset back to its snapshot O(name). It is a no-op when that
-        snapshot is the newest and nothing was written since.
+      - V(rolled_back) rolls each dataset back to its snapshot O(name), or, without O(name), to its
+        newest snapshot whose tags match every one of O(properties) (a rollback by tag, such as a
+        deploy's C(helix:git_sha)). It is a no-op when that snapshot is the newest and nothing was
+        written since.
     type: str
     choices: [present, absent, rolled_back]
     default: present
@@ -211,6 +213,14 @@ EXAMPLES = r"""
     state: rolled_back
     destroy_newer: true
 
+- name: Roll the database back to the snapshot tagged with a release's git SHA, whatever its name
+  helix.zfs.zfs_snapshot:
+    datasets: [tank/app/db]
+    properties:
+      "helix:git_sha": 4f2a9c1
+    state: rolled_back
+    destroy_newer: true
+
 - name: Destroy a range of old snapshots
   helix.zfs.zfs_snapshot:
     snapshots: ["tank/app/files@deploy-4f2a9c1%pre-migration"]
@@ -279,7 +289,9 @@ def validate(p):
         raise plan.PlanError("policy runs a schedule on datasets: give it without name or snapshots, state present")
     if (p["hold"] or p["release"]) and (p["state"] != "present" or p["policy"] is not None):
         raise plan.PlanError("hold and release go with name or snapshots, and state: present")
-    if p["datasets"] is not None and p["name"] is None and p["policy"] is None:
+    if p["state"] == "rolled_back" and (p["name"] is None) == (not p["properties"]):
+        raise plan.PlanError("state rolled_back needs name (the snapshot) or properties (its tags), one of them")
+    if p["datasets"] is not None and p["name"] is None and p["policy"] is None and p["state"] != "rolled_back":
         raise plan.PlanError("datasets needs name (a snapshot name) or policy")
     for ds in p["datasets"] or []:
         if not dataset_name_ok(ds) or "@" in ds:
@@ -392,11 +404,15 @@ def _run(module, cli, p, roots, targets, pol, now):
                 cmds += plan.destroy_commands(gone, program=p["destroy_with"] == "program")
                 destroyed = [s["name"] for s in gone]
             else:
+                targets = []
                 for ds in datasets:
-                    c, d = plan.rollback(listing, ds, p["name"], p["destroy_newer"])
+                    # By name, or by tag: the newest snapshot whose tags match O(properties).
+                    short = p["name"] or plan.tagged(listing, ds, tags)
+                    c, d = plan.rollback(listing, ds, short, p["destroy_newer"])
                     cmds += c
                     destroyed += d
-                    rolled += [(ds, p["name"])] if c else []
+                    rolled += [(ds, short)] if c else []
+                    targets.append("%s@%s" % (ds, short))
     except (plan.PlanError, policy_mod.PolicyError) as e:
         module.fail_json(msg=str(e))
     if cmds and not module.check_mode:
@@ -463,7 +479,6 @@ def main():
         ),
         supports_check_mode=True,
         required_one_of=[("datasets", "snapshots")],
-        required_if=[("state", "rolled_back", ("name",))],
     )
     run_module(module, lambda cli: run(module, cli))
 

@@ -200,6 +200,25 @@ def test_a_stale_token_is_aborted_and_the_send_starts_over(pools, fast_txgs):
     assert guid("pdst/st@b", remote=True) == guid("htsrc/st@b")
 
 
+def test_prune_target_drops_what_the_source_pruned(pools):
+    # Issue 16 (A7): a replica kept every snapshot it ever received.
+    sh("zfs create htsrc/pr && zfs snapshot htsrc/pr@s1 && zfs snapshot htsrc/pr@s2 && zfs snapshot htsrc/pr@s3")
+    base = {"source": "htsrc/pr", "target": "pdst/pr", "target_host": PEER}
+    run_module("zfs_replicate", base)
+    sh("zfs destroy htsrc/pr@s1,s2 && zfs snapshot htsrc/pr@s4")
+    peer("zfs hold keep pdst/pr@s2")
+    r = run_module("zfs_replicate", base)  # without the option, nothing goes
+    assert r["destroyed"] == [] and len(r["sent"]) == 1
+
+    def target():
+        return sorted(line.split("@")[1] for line in peer("zfs list -H -t snapshot -o name -r pdst/pr").split())
+    assert target() == ["s1", "s2", "s3", "s4"]
+    _check, applied = converge("zfs_replicate", dict(base, prune_target=True), target, diff=False)
+    # s1 goes; s2 is held; s3 and s4 the source still has.
+    assert applied["destroyed"] == ["pdst/pr@s1"] and applied["commands"] == [["ssh", PEER, "zfs", "destroy", "pdst/pr@s1"]]
+    assert target() == ["s2", "s3", "s4"]
+
+
 def test_divergence_fails_naming_it_unless_rollback(pools):
     sh("zfs create htsrc/app && zfs snapshot htsrc/app@s1")
     args = {"source": "htsrc/app", "target": "pdst/app", "target_host": PEER}

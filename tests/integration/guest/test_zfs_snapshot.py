@@ -112,6 +112,20 @@ def test_rollback(pool):
     assert sh("zfs list -H -t bookmark -o name -r hts", check=False) == ""
 
 
+def test_rollback_by_tag(pool):
+    # Issue 16 (C23): seed 000 tags snapshots with the git SHA "enabling point-in-time rollbacks";
+    # a rollback named the snapshot only.
+    sh("zfs set atime=off hts/app/db && zfs snapshot -o helix:git_sha=aaa hts/app/db@d1 && echo x > /hts/app/db/x "
+       "&& zfs snapshot -o helix:git_sha=bbb hts/app/db@d2 && echo y > /hts/app/db/y && zpool sync hts")
+    args = {"datasets": ["hts/app/db"], "properties": {"helix:git_sha": "aaa"}, "state": "rolled_back",
+            "destroy_newer": True}
+    _check, applied = converge("zfs_snapshot", args, snaps("hts/app/db"))
+    assert applied["commands"] == [["zfs", "rollback", "-r", "hts/app/db@d1"]] and applied["snapshots"] == ["hts/app/db@d1"]
+    assert names("hts/app/db") == ["hts/app/db@d1"] and sh("ls /hts/app/db") == ""
+    r = run_module("zfs_snapshot", dict(args, properties={"helix:git_sha": "ccc"}))
+    assert r["failed"] and "none of its snapshots has helix:git_sha=ccc" in r["msg"]
+
+
 def test_destroy_named_and_ranges_batched(pool):
     for i in range(8):
         sh("zfs snapshot hts/app/db@s%d" % i)
@@ -269,6 +283,7 @@ def test_schedule_creates_only_when_due_with_utc_names(pool, zfs_calls):
     ({"snapshots": ["hts/app@a@b"]}, "invalid snapshot"),
     ({"snapshots": ["hts/app"]}, "invalid snapshot"),
     ({"datasets": ["hts/app"], "name": "nosuch", "state": "rolled_back"}, "hts/app@nosuch does not exist"),
+    ({"datasets": ["hts/app"], "state": "rolled_back"}, "needs name (the snapshot) or properties"),
     ({"datasets": ["hts/nosuch"], "name": "x"}, "no such dataset: hts/nosuch"),
     ({"datasets": ["hts/app"], "name": "x", "properties": {"compression": "lz4"}}, "tags are user properties"),
     ({"datasets": ["hts/app"], "policy": {"hourly": {"keep": 2}}, "now": "yesterday"}, "bad time"),
@@ -279,7 +294,7 @@ def test_schedule_creates_only_when_due_with_utc_names(pool, zfs_calls):
     ({"datasets": ["hts/.."], "name": "x"}, "invalid dataset name"),
     ({"datasets": ["hts/app"], "policy": {"hourly": {"keep": 2}}, "schedule": "-x"}, "invalid schedule name"),
 ], ids=["grid-no-interval", "grid-inverted", "keep-0", "bad-every", "at-in-dataset", "at-in-name",
-        "two-ats", "no-at", "unknown-rollback-target", "missing-dataset", "non-user-tag", "bad-now", "dash-hold-tag",
+        "two-ats", "no-at", "unknown-rollback-target", "rollback-needs-a-target", "missing-dataset", "non-user-tag", "bad-now", "dash-hold-tag",
         "now-overflow", "dot-dot", "bad-schedule"])
 def test_bad_input_is_a_clear_error_and_changes_nothing(pool, args, words):
     sh("zfs snapshot hts/app@a")

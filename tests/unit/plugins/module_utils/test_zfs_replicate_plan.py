@@ -516,3 +516,20 @@ def test_stream_file_names_keep_look_alike_datasets_apart():
                           st.from_regex(r"[a-z0-9_.:-]{1,6}", fullmatch=True)), min_size=2, max_size=6, unique=True))
 def test_stream_file_names_are_injective(streams):
     assert len({rplan.stream_file_name(ds, snap) for ds, snap in streams}) == len(streams)
+
+
+def _snaps(ds, *items):
+    """(short, guid, txg, userrefs) -> listing snapshots of ds."""
+    return [{"name": "%s@%s" % (ds, s), "short": s, "guid": g, "txg": t, "userrefs": u, "clones": [],
+             "dataset": ds} for s, g, t, u in items]
+
+
+def test_pruned_on_source_drops_only_what_the_source_pruned_below_the_common_one():
+    # Issue 16 (A7): received snapshots were never pruned, so replicas grew without bound.
+    src = {"snaps": {"p/a": _snaps("p/a", ("s3", "g3", 30, 0), ("s4", "g4", 40, 0))}, "bookmarks": {}}
+    tgt = {"snaps": {"t/a": _snaps("t/a", ("s1", "g1", 1, 0), ("s2", "g2", 2, 1), ("x", "gx", 3, 0),
+                                   ("s3", "g3", 4, 0), ("s4", "g4", 5, 0))}, "bookmarks": {}}
+    # s1 and the target's own x go; s2 is held; s3 is on the source; s4 is the common one.
+    assert [t["short"] for t in rplan.pruned_on_source(src, tgt, "p/a", "t/a")] == ["s1", "x"]
+    # No common snapshot: nothing to judge by, nothing goes.
+    assert rplan.pruned_on_source({"snaps": {"p/a": []}, "bookmarks": {}}, tgt, "p/a", "t/a") == []

@@ -553,3 +553,12 @@ def test_a_schedule_prunes_only_its_own_and_labels_what_it_takes():
     assert [s["name"] for s in doomed] == ["tp/a@helix_20261121T220000Z_hourly", "tp/a@helix_20261121T230000Z_hourly"]
     assert cmds[0] == ["zfs", "snapshot", "-o", "helix:owner=%s" % OWNER, "-o", "helix:schedule=mine",
                        "tp/a@helix_20261122T000000Z_hourly"]
+
+
+def test_tagged_is_the_newest_snapshot_with_every_tag():
+    out = listing(fs("tp/a"), snap("tp/a@r1", 10, app="v1", env="prod"), snap("tp/a@r2", 20, app="v1"),
+                  snap("tp/a@r3", 30, app="v2", env="prod"))
+    assert plan.tagged(out, "tp/a", {APP: "v1"}) == "r2"
+    assert plan.tagged(out, "tp/a", {APP: "v1", ENV: "prod"}) == "r1"
+    with pytest.raises(PlanError, match="none of its snapshots has %s=v9" % APP):
+        plan.tagged(out, "tp/a", {APP: "v9"})
