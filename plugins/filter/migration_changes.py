@@ -74,7 +74,7 @@ def migration_changes(pairs, seen, target_host, run):
         if not tree:
             raise AnsibleFilterError("migration_changes: zfs_info read nothing under %s" % src)
         encrypted = False
-        resuming = _resuming(tree[0] if tree[0]["name"] == src else {})
+        resuming = _resuming(_top(tree, src) or {})
         for d in tree:
             name = d["name"]
             encrypted = encrypted or _prop(d, "encryption")[0] not in (None, "off")
@@ -121,8 +121,8 @@ def migration_todo(pairs, sources, targets):
 
     A source's role says how far its cut-over went: ``demoted`` with helix:before_cutover
     (read-only, not yet verified on the target) or ``migrated`` (verified). A migrated source
-    whose target is still a read-only replica lost its controller before the promotion: resumed. Never into a writable target, so
-    a resumed cut-over can't leave two writable copies."""
+    whose target is still a read-only replica lost its controller before the promotion: resumed.
+    Never into a writable target, so a resumed cut-over can't leave two writable copies."""
     if not isinstance(pairs, list) or not isinstance(sources, list) or not isinstance(targets, list):
         raise AnsibleFilterError("migration_todo: pairs, sources and targets must be lists")
     out = {"todo": [], "resumed": [], "done": [], "refused": []}
