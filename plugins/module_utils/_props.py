@@ -26,6 +26,11 @@ ALIASES = {"xattr": {"sa": "on"}}
 # The role a dataset plays in replication and migration, as the user property ROLE_PROP says:
 # primary (writable, authoritative), replica (read-only, received), demoted, migrated.
 ROLE_PROP = "helix:role"
+# Properties only a filesystem has: zfs refuses them on a volume (receive -o fails).
+FILESYSTEM_ONLY = frozenset((
+    "aclinherit", "aclmode", "acltype", "atime", "canmount", "casesensitivity", "devices", "dnodesize", "exec",
+    "mountpoint", "nbmand", "normalization", "overlay", "quota", "recordsize", "refquota", "relatime", "setuid",
+    "sharenfs", "sharesmb", "snapdir", "utf8only", "vscan", "xattr", "zoned"))
 _UNITS = {"": 0, "B": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6, "Z": 7}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([BKMGTPEZ]?)(?:I?B)?\s*$", re.IGNORECASE)
 

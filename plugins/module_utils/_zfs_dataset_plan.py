@@ -160,6 +160,16 @@ def view(current, props):
     return out
 
 
+def mount_tree(name, canmount, mountpoint):
+    """Mount a dataset whose key is (being) loaded, and its children that mount by themselves:
+    ``zfs mount -R`` skips a canmount=noauto top (every replica), so that one is mounted by name
+    first - key_loaded: true asks for it."""
+    if canmount not in ("on", "noauto") or mountpoint in ("none", "legacy", None):
+        return []
+    first = [{"argv": ["zfs", "mount", name]}] if canmount == "noauto" else []
+    return first + [{"argv": ["zfs", "mount", "-R", name]}]
+
+
 def plan_one(d, current, exists, renamed_from_exists):
     """Commands for one declared dataset. ``current`` is its properties (or its old name's)."""
     cmds, before, after = [], None, None
@@ -204,8 +214,8 @@ def plan_one(d, current, exists, renamed_from_exists):
             raise PlanError("%s: loading its key needs key" % name)
         cmds.append({"argv": ["zfs", "load-key", root], "stdin_key": "key"})
         new_keystatus = "available"
-        if value("canmount") == "on" and value("mountpoint") not in ("none", "legacy", None):
-            cmds.append({"argv": ["zfs", "mount", name]})
+    if d.get("key_loaded") is True and keystatus in ("unavailable", "available") and value("mounted") != "yes":
+        cmds += mount_tree(name, value("canmount"), value("mountpoint"))
     if d.get("key_loaded") is False and keystatus == "available":
         if value("mounted") == "yes":  # zfs refuses to unload a mounted dataset's key
             cmds.append({"argv": ["zfs", "unmount", name]})
@@ -225,6 +235,11 @@ def plan_one(d, current, exists, renamed_from_exists):
         after = {"properties": props_after, "keystatus": new_keystatus,
                  "origin": None if d.get("promote") else origin,
                  "key": "new" if d.get("change_key") else "current"}
+        if d.get("key_loaded") is not None:  # loading mounts, unloading unmounts: show it
+            argvs = [c["argv"][:2] for c in cmds]
+            before["mounted"] = value("mounted")
+            after["mounted"] = "yes" if ["zfs", "mount"] in argvs else "no" if ["zfs", "unmount"] in argvs \
+                else value("mounted")
     return cmds, before, after
 
 

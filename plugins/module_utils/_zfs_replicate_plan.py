@@ -10,9 +10,10 @@ counts as a base for an incremental.
 
 from __future__ import annotations
 
+from ansible_collections.helix.zfs.plugins.module_utils._props import FILESYSTEM_ONLY
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import PlanError, check_destroyable
 
-EXTRA = ("encryption", "receive_resume_token", "logicalreferenced")
+EXTRA = ("encryption", "receive_resume_token", "logicalreferenced", "keystatus")
 COLUMNS = ["name", "type", "guid", "createtxg", "userrefs", "clones", "written"] + list(EXTRA)
 # Stream flags, kept the same along a chain (changing them between incrementals breaks it).
 FLAGS = {"large_blocks": "-L", "embedded": "-e", "compressed": "-c"}
@@ -83,13 +84,45 @@ def pruned_on_source(src, tgt, sds, tds):
             and (t["short"], t["guid"]) not in on_source and not t["userrefs"] and not t["clones"]]
 
 
-def receive_argv(tds, opts):
-    """Resumable (-s), unmounted (-u), with the task's property exclusions and overrides."""
+def guid_chain_breaks(src, tgt, sds, tds):
+    """The snapshots of ``sds`` whose copy on ``tds`` (same name) has another guid, and the newest
+    source snapshot when the target lacks it: [(name, source guid, target guid or None)]. Empty
+    when the target holds the source's chain up to its newest snapshot."""
+    theirs = {t["short"]: t["guid"] for t in tgt["snaps"].get(tds, [])}
+    snaps = src["snaps"].get(sds, [])
+    out = [(s["name"], s["guid"], theirs[s["short"]]) for s in snaps
+           if s["short"] in theirs and theirs[s["short"]] != s["guid"]]
+    if snaps and snaps[-1]["short"] not in theirs:
+        out.append((snaps[-1]["name"], snaps[-1]["guid"], None))
+    return out
+
+
+def unreadable_for_content(src, tgt, pairs_, send_decrypted):
+    """The target datasets a content digest could not read: an encrypted source sent raw arrives
+    without its key, so unless the target already has that key loaded its files stay closed.
+    Checked before anything is sent, so ``verify: content`` never fails after the send."""
+    return [tds for sds, tds in pairs_ if encrypted(src, sds) and not send_decrypted
+            and (tgt["datasets"].get(tds) or {}).get("props", {}).get("keystatus") != "available"]
+
+
+def stale_bookmarks(bookmarks, keep, newest_guid):
+    """The bookmarks (oldest first) past the newest ``keep`` (0: keep all), never the newest sent
+    snapshot's own: a source keeps a few incremental bases, not one per send forever."""
+    if not keep or len(bookmarks) <= keep:
+        return []
+    return [b for b in bookmarks[:-keep] if b["guid"] != newest_guid]
+
+
+def receive_argv(tds, opts, volume=False):
+    """Resumable (-s), unmounted (-u), with the task's property exclusions and overrides; into a
+    volume, without the filesystem-only ones (the default canmount=noauto would fail it)."""
     recv = ["zfs", "receive", "-s", "-u"]
     for prop in opts["exclude_properties"]:
-        recv += ["-x", prop]
+        if not (volume and prop in FILESYSTEM_ONLY):
+            recv += ["-x", prop]
     for k, v in sorted(opts["receive_properties"].items()):
-        recv += ["-o", "%s=%s" % (k, v)]
+        if not (volume and k in FILESYSTEM_ONLY):
+            recv += ["-o", "%s=%s" % (k, v)]
     return recv + [tds]
 
 
@@ -101,7 +134,7 @@ def plan_pair(src, tgt, sds, tds, opts):
         raise PlanError("%s has no snapshot to send; take one first (helix.zfs.zfs_snapshot)" % sds)
     newest = snaps[-1]
     flags = send_flags(src, sds, opts["flags"], opts["send_decrypted"])
-    recv = receive_argv(tds, opts)
+    recv = receive_argv(tds, opts, src["datasets"][sds]["type"] == "volume")
     if tds not in tgt["datasets"]:
         steps = [{"kind": "full", "send": ["zfs", "send"] + flags + [snaps[0]["name"]], "recv": recv,
                   "snapshot": snaps[0]}]
@@ -135,6 +168,14 @@ def plan_pair(src, tgt, sds, tds, opts):
         send = ["zfs", "send"] + flags + ["-I", sbase["name"], newest["name"]]
     steps.append({"kind": "incremental", "send": send, "recv": recv, "snapshot": newest})
     return steps
+
+
+def send_base(send):
+    """The base of an incremental ``zfs send`` argv (after -i or -I), or None."""
+    for flag in ("-I", "-i"):
+        if flag in send[:-1]:
+            return send[send.index(flag) + 1]
+    return None
 
 
 def parse_token_contents(text):

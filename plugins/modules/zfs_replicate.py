@@ -120,14 +120,29 @@ options:
     description: Bookmark the newest sent snapshot on the source (C(source#snapshot)).
     type: bool
     default: true
+  keep_bookmarks:
+    description:
+      - How many of the source dataset's bookmarks to keep, newest first; older ones are destroyed
+        after a successful send. V(0) keeps all.
+      - A bookmark holds no data; it lets a target whose base snapshot the source has pruned still
+        get an incremental. With several targets of one source, keep at least as many as the
+        sends one target may fall behind by.
+    type: int
+    default: 10
   hold:
     description: A hold tag to place on the newest common snapshot on both sides (the previous one is released).
     type: str
   verify:
     description:
-      - V(guid) compares the newest snapshot's guid and logical size on both sides.
-      - V(content) also compares a digest of its files on both sides (filesystems; on an encrypted
-        target the key must be loaded).
+      - V(guid) checks the chain - every source snapshot the target holds has the same guid there,
+        and the target holds the newest - and the newest snapshot's logical size on both sides.
+      - V(content) also compares a digest of the newest snapshot's content on both sides, read
+        through a temporary read-only clone - a filesystem's files, a volume's blocks. An
+        encrypted source is sent raw, so its target must already have its key loaded; otherwise
+        the task fails before sending anything.
+      - A content digest reads every byte on both sides. Before a cut-over, verify content while
+        the source is still writable and only the guid chain of the final incremental (as
+        the C(migrate_node.yml) playbook does).
     type: str
     choices: [guid, content]
     default: guid
@@ -250,6 +265,10 @@ from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan impor
 SIZE_SLACK = 64 * 1024
 
 
+# The hold that keeps an interrupted receive's source snapshots until a rerun resumes it.
+RESUME_HOLD = "helix-resume"
+
+
 def listing(cli, root, recursive, allow_missing=False):
     out, missing = list_tree(cli, [root], rplan.COLUMNS, recursive)
     if missing and not allow_missing:
@@ -304,13 +323,53 @@ class Replicator:
                 res = self.src_cli.stream(send, self.sink(step["recv"]), shown=self.shown(step["recv"]))
             except ZfsCommandError as e:
                 if "-s" in step["recv"]:  # resumable: what was received stays, and a rerun goes on from it
+                    held = self.hold_for_resume(tds, send)
                     e.msg += (" - the target keeps what was received as a resume token on %s; run the task again "
                               "to resume from it" % tds)
+                    if held:
+                        e.msg += " (%s held with tag %s until then, so it is not pruned meanwhile)" % (
+                            ", ".join(held), RESUME_HOLD)
                     e.args = (e.msg,)
                 raise
             entry.update(bytes=res["bytes"], seconds=res["seconds"],
                          throughput=int(res["bytes"] / res["seconds"]) if res["seconds"] else 0)
         self.r["sent"].append(entry)
+
+    def hold_for_resume(self, tds, send):
+        """After a resumable receive broke off: hold the source snapshots its token needs (the one
+        it was receiving, and an incremental's base), so a prune or a zfs_snapshot state=absent
+        can't make the token stale. Best effort: the send has failed already."""
+        try:
+            _rc, out, _err = self.tgt_cli.run(["zfs", "get", "-H", "-o", "value", "receive_resume_token", tds],
+                                              ok_rcs=(0, 1))
+            if out.strip() in ("", "-"):
+                return []
+            _rc, out, err = self.src_cli.run(["zfs", "send", "-nvt", out.strip()], ok_rcs=(0, 1, 255))
+            names = [n for n in [rplan.parse_token_contents(out + err).get("toname"), rplan.send_base(send)]
+                     if n and "@" in n]
+            if names:
+                argv = ["zfs", "hold", RESUME_HOLD] + names
+                self.r["commands"].append(argv)
+                self.r["changed"] = True
+                self.src_cli.run(argv, ok_rcs=(0, 1))  # 1: held already, by an earlier broken run
+            return names
+        except ZfsCommandError:
+            return []
+
+    def release_resume_holds(self, src, sds):
+        """Release the holds ``hold_for_resume`` placed on ``sds``'s snapshots, once its target has
+        no token left. Read only when a snapshot there has a hold at all."""
+        held = [s["name"] for s in src["snaps"].get(sds, []) if s["userrefs"]]
+        if not held:
+            return
+        _rc, out, _err = self.src_cli.run(["zfs", "holds", "-H"] + held)
+        mine = [f[0] for f in (ln.split("\t") for ln in out.splitlines()) if len(f) > 1 and f[1] == RESUME_HOLD]
+        if mine:
+            argv = ["zfs", "release", RESUME_HOLD] + mine
+            self.r["commands"].append(argv)
+            self.r["changed"] = True
+            if not self.m.check_mode:
+                self.src_cli.run(argv)
 
     def resume(self, src, tgt, sds, tds):
         """Resume an interrupted receive, or abort a stale token. True when the target changed."""
@@ -338,6 +397,11 @@ class Replicator:
         if any(self.resume(src, tgt, sds, tds) for sds, tds in todo) and not self.m.check_mode:
             tgt = listing(self.tgt_cli, p["target"], True, allow_missing=True)
         plans = [(sds, tds, rplan.plan_pair(src, tgt, sds, tds, p)) for sds, tds in todo]  # all checks first
+        closed = rplan.unreadable_for_content(src, tgt, todo, p["send_decrypted"]) if p["verify"] == "content" else []
+        if closed:
+            raise PlanError("verify: content reads the target's files, but %s would arrive raw and without its key "
+                            "(an encrypted target needs its key loaded for verify: content). Nothing was sent: use "
+                            "verify: guid, or load the key on the target first." % ", ".join(closed))
         for sds, tds, steps in plans:
             for step in steps:
                 if step["kind"] == "rollback":
@@ -352,6 +416,7 @@ class Replicator:
             if not self.m.check_mode:
                 self.verify(src, tgt, sds, tds, newest)
             self.mark(src, tgt, sds, tds, newest)
+            self.release_resume_holds(src, sds)
         if p["prune_target"]:
             # After the sends and their checks: a failed run prunes nothing.
             doomed = [t for sds, tds in todo for t in rplan.pruned_on_source(src, tgt, sds, tds)]
@@ -361,11 +426,12 @@ class Replicator:
         return self.finish()
 
     def verify(self, src, tgt, sds, tds, newest):
-        got = next((t for t in tgt["snaps"].get(tds, []) if t["short"] == newest["short"]), None)
-        if got is None or got["guid"] != newest["guid"]:
-            raise PlanError("verification failed: %s@%s is %s on the target, guid %s on the source"
-                            % (tds, newest["short"], "missing" if got is None else "guid " + got["guid"],
-                               newest["guid"]))
+        broken = rplan.guid_chain_breaks(src, tgt, sds, tds)
+        if broken:
+            raise PlanError("verification failed: " + "; ".join(
+                "%s is %s on the target, guid %s on the source" % (n, "guid " + t if t else "missing", g)
+                for n, g, t in broken))
+        got = next(t for t in tgt["snaps"][tds] if t["short"] == newest["short"])
         a, b = (int(x["props"].get("logicalreferenced") or 0) for x in (newest, got))
         # The guid proves identity. Logical sizes catch a gross mismatch only: a received copy's
         # metadata (accounting objects, built on a raw target only once its key is loaded;
@@ -375,40 +441,43 @@ class Replicator:
                             % (newest["name"], a, b))
         out = {"dataset": tds, "snapshot": newest["short"], "guid": got["guid"], "logicalreferenced": [a, b]}
         if self.p["verify"] == "content":
-            out["sha256"] = self.compare_content(newest["name"], got["name"])
+            volume = src["datasets"][sds]["type"] == "volume"
+            out["sha256"] = self.compare_content(newest["name"], got["name"], volume)
         self.r["verified"].append(out)
 
-    def digest(self, cli, snap, remote):
-        """The content digest of a snapshot, read through a temporary read-only clone. The clone's
-        name is this run's own, and only a clone this run made is destroyed."""
+    def digest(self, cli, snap, remote, volume):
+        """The content digest of a snapshot, read through a temporary read-only clone: its files,
+        or a volume's blocks (its device). The clone's name is this run's own, and only a clone
+        this run made is destroyed."""
         pool = snap.split("/")[0].split("@")[0]
         tag = "%d-%s" % (os.getpid(), os.urandom(4).hex())
         clone = "%s/helix-verify-%s" % (pool, tag)
-        mnt = "/run/helix-verify-%s" % tag
+        path = "/dev/zvol/" + clone if volume else "/run/helix-verify-%s" % tag
         # rc 1 also when the clone was made but could not mount (an encrypted target without its
         # key): the check below says so. The name is this run's own, so whatever bears it, this
         # run made, and destroys.
-        clone_argv = ["zfs", "clone", "-o", "readonly=on", "-o", "mountpoint=" + mnt, snap, clone]
+        clone_argv = ["zfs", "clone", "-o", "readonly=on"] + ([] if volume else ["-o", "mountpoint=" + path]) \
+            + [snap, clone]
         rc, _out, err = cli.run(clone_argv, ok_rcs=(0, 1))
         try:
             rc2, out, _err = cli.run(["zfs", "get", "-H", "-o", "value", "mounted,keystatus", clone], ok_rcs=(0, 1))
             if rc2 != 0:
                 raise ZfsCommandError(cli.failure(clone_argv, rc, err), cmd=cli.command(clone_argv), rc=rc, stderr=err)
             mounted, keystatus = (out.split() + ["-", "-"])[:2]
-            if mounted != "yes":
+            if mounted != "yes" and not volume:
                 raise PlanError("cannot read the content of %s to verify it: its clone did not mount (keystatus "
                                 "%s; an encrypted target needs its key loaded for verify: content)" % (snap, keystatus))
             if remote:
-                _rc, out, _err = self.m.run_command(cli.shell_argv(_content_digest.remote_command(mnt)),
+                _rc, out, _err = self.m.run_command(cli.shell_argv(_content_digest.remote_command(path)),
                                                     check_rc=True)
                 return out.strip()
-            return _content_digest.local_digest(mnt)
+            return _content_digest.local_digest(path)
         finally:
             cli.run(["zfs", "destroy", clone], ok_rcs=(0, 1))
 
-    def compare_content(self, s, t):
-        a = self.digest(self.src_cli, s, False)
-        b = self.digest(self.tgt_cli, t, bool(self.p["target_host"]))
+    def compare_content(self, s, t, volume):
+        a = self.digest(self.src_cli, s, False, volume)
+        b = self.digest(self.tgt_cli, t, bool(self.p["target_host"]), volume)
         if a != b:
             raise PlanError("content verification failed: %s and %s differ (sha256 %s vs %s)" % (s, t, a, b))
         return a
@@ -418,6 +487,9 @@ class Replicator:
         way in check mode (holds are read, never changed, then)."""
         mark = bookmark_argv(src, sds, newest, self.p["bookmark"])
         todo = [(self.src_cli, mark)] if mark else []
+        marks = src["bookmarks"].get(sds, []) + ([{"name": mark[-1], "guid": newest["guid"]}] if mark else [])
+        todo += [(self.src_cli, ["zfs", "destroy", b["name"]])
+                 for b in rplan.stale_bookmarks(marks, self.p["keep_bookmarks"], newest["guid"])]
         tag = self.p["hold"]
         sides = ((self.src_cli, src["snaps"][sds], newest["name"]),
                  (self.tgt_cli, tgt["snaps"].get(tds, []), "%s@%s" % (tds, newest["short"])))
@@ -574,6 +646,8 @@ def run(module, cli):
         name = p[key]
         if name is not None and not dataset_name_ok(name):
             module.fail_json(msg="invalid %s dataset name %r (%s)" % (key, name, NAME_RULES))
+    if p["keep_bookmarks"] < 0:
+        module.fail_json(msg="keep_bookmarks must be 0 (keep all) or more, got %d" % p["keep_bookmarks"])
     if p["hold"] is not None and not hold_tag_ok(p["hold"]):
         module.fail_json(msg="invalid hold tag %r: %s" % (p["hold"], HOLD_TAG_RULES))
     if p["target_host"] is not None and not ssh_host_ok(p["target_host"]):
@@ -615,6 +689,7 @@ def main():
             receive_properties=dict(type="dict", default={"canmount": "noauto"}),
             exclude_properties=dict(type="list", elements="str", default=["mountpoint"]),
             bookmark=dict(type="bool", default=True),
+            keep_bookmarks=dict(type="int", default=10),
             hold=dict(type="str"),
             verify=dict(type="str", choices=["guid", "content"], default="guid"),
             buffer=dict(type="str"),

@@ -28,11 +28,12 @@ options:
     aliases: [pools]
   properties:
     description:
-      - Pool properties to return in each pool's RV(pools[].properties).
-      - V(all) returns every pool property, including V(feature@...) ones.
+      - Pool properties to return in each pool's RV(pools[].properties). The default is what a
+        health check or a capacity report reads.
+      - V(all) returns every pool property (about 100 per pool, V(feature@...) ones included).
     type: list
     elements: str
-    default: [all]
+    default: [health, size, allocated, free, capacity, fragmentation, ashift]
 author:
   - helix.zfs developers (!UNKNOWN)
 seealso:
@@ -213,6 +214,9 @@ from ansible_collections.helix.zfs.plugins.module_utils._zpool_status import (
 )
 
 
+DEFAULT_PROPERTIES = ("health", "size", "allocated", "free", "capacity", "fragmentation", "ashift")
+
+
 def read(cli, names, properties):
     pools = parse_status(cli.json(["zpool", "status", "-j", "--json-int"]))
     wanted = sorted(pools) if not names else [n for n in names if n in pools]
@@ -234,7 +238,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type="list", elements="str", aliases=["pools"]),
-            properties=dict(type="list", elements="str", default=["all"]),
+            properties=dict(type="list", elements="str", default=list(DEFAULT_PROPERTIES)),
         ),
         supports_check_mode=True,
     )

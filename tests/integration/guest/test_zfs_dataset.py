@@ -23,7 +23,7 @@ def get(ds, props):
 
 def state():
     """The host's view of every dataset and snapshot under htd, as one comparable string."""
-    return lambda: sh("zfs list -Hp -t all -o name,quota,compression,sync,volsize,keystatus,origin,"
+    return lambda: sh("zfs list -Hp -t all -o name,quota,compression,sync,volsize,keystatus,mounted,origin,"
                       "com.example:tag -r htd", check=False)
 
 
@@ -97,15 +97,19 @@ def test_encryption_on_with_a_hex_key_load_unload_and_no_key_leaks(pool):
     assert get("htd/sec", ["encryption", "keystatus", "keylocation", "mounted"]) == {
         "encryption": ("aes-256-gcm", "-"), "keystatus": ("available", "-"),
         "keylocation": ("prompt", "local"), "mounted": ("yes", "-")}
-    sh("echo hello > /htd/sec/file")
-    # Unloading unmounts first; loading mounts again.
+    sh("echo hello > /htd/sec/file && zfs create htd/sec/child && zfs create -o canmount=noauto htd/sec/replica")
+    # Unloading unmounts first; loading mounts again, the children that mount by themselves too.
     check, _applied = converge("zfs_dataset", {"name": "htd/sec", "key_loaded": False}, state())
     assert check["commands"] == [["zfs", "unmount", "htd/sec"], ["zfs", "unload-key", "htd/sec"]]
     assert get("htd/sec", ["keystatus", "mounted"]) == {"keystatus": ("unavailable", "-"), "mounted": ("no", "-")}
     check, _applied = converge("zfs_dataset", {"name": "htd/sec", "key_loaded": True, "key": HEXKEY}, state())
-    assert check["commands"] == [["zfs", "load-key", "htd/sec"], ["zfs", "mount", "htd/sec"]]
-    assert get("htd/sec", ["mounted"])["mounted"][0] == "yes"
+    assert check["commands"] == [["zfs", "load-key", "htd/sec"], ["zfs", "mount", "-R", "htd/sec"]]
+    assert sh("zfs get -H -o value mounted htd/sec htd/sec/child htd/sec/replica").split() == ["yes", "yes", "no"]
     assert sh("cat /htd/sec/file").strip() == "hello"
+    # A canmount=noauto dataset (a replica) is mounted when key_loaded: true names it.
+    check, _applied = converge("zfs_dataset", {"name": "htd/sec/replica", "key_loaded": True}, state())
+    assert check["commands"] == [["zfs", "mount", "htd/sec/replica"], ["zfs", "mount", "-R", "htd/sec/replica"]]
+    assert sh("zfs get -H -o value mounted htd/sec/replica").strip() == "yes"
     # The key is in no result, no file under /tmp, /var or /root, no process argv, no log.
     results = [check, applied, run_module("zfs_dataset", args), run_module("zfs_dataset", args, check=True)]
     assert all(HEXKEY not in repr(r) for r in results)

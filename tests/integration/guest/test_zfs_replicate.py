@@ -78,6 +78,12 @@ def test_full_then_incremental_over_ssh_and_from_a_bookmark(pools):
     send = applied["commands"][0]
     assert send[send.index("-i"):send.index("-i") + 3] == ["-i", "htsrc/app#s3", "htsrc/app@s4"]
     assert guid("pdst/app@s4", remote=True) == guid("htsrc/app@s4")
+    # The source keeps its newest bookmarks only (here 1: the newest sent snapshot's).
+    bookmarks = lambda: sh("zfs list -H -t bookmark -o name -r htsrc")  # noqa: E731
+    assert bookmarks() == "htsrc/app#s2\nhtsrc/app#s3\nhtsrc/app#s4\n"
+    _check, applied = converge("zfs_replicate", diff=False, args=dict(args, keep_bookmarks=1), host_state=bookmarks)
+    assert applied["commands"] == [["zfs", "destroy", "htsrc/app#s2"], ["zfs", "destroy", "htsrc/app#s3"]]
+    assert bookmarks() == "htsrc/app#s4\n"
 
 
 def test_encrypted_source_goes_raw_and_the_target_holds_no_key(pools):
@@ -104,6 +110,18 @@ def test_encrypted_source_goes_raw_and_the_target_holds_no_key(pools):
     r = run_module("zfs_replicate", args)
     assert "failed" not in r, r.get("msg", r)
     assert r["changed"] is False and len(r["verified"][0]["sha256"]) == 64
+
+
+def test_content_verify_of_a_volume_reads_its_blocks(pools):
+    # A volume's clone has no mountpoint: the digest reads its device, on both sides.
+    sh("zfs create -V 8M htsrc/vol && udevadm settle && head -c 8M /dev/urandom > /dev/zvol/htsrc/vol && sync")
+    sh("zfs snapshot htsrc/vol@s1")
+    want = sh("sha256sum /dev/zvol/htsrc/vol").split()[0]
+    r = run_module("zfs_replicate", {"source": "htsrc/vol", "target": "pdst/vol", "target_host": PEER,
+                                     "verify": "content"})
+    assert "failed" not in r, r.get("msg")
+    assert r["verified"][0]["sha256"] == want
+    assert "helix-verify" not in sh("zfs list -H -o name -r htsrc") + peer("zfs list -H -o name -r pdst")
 
 
 # Kills the receive on the target mid-stream, from one ssh session there (no round trip slows
@@ -172,6 +190,11 @@ def test_interrupted_sends_resume_from_the_token(pools, fast_txgs):
         assert token not in ("", "-"), "no resume token after the interrupted receive (iteration %d)" % i
         # Once only "zfs receive failed: rc=255".
         assert "run the task again to resume from it" in first["msg"], first["msg"]
+        # The snapshot the token needs is held until the resume, so it can't be destroyed meanwhile.
+        assert "helix-resume" in sh("zfs holds -H htsrc/big@r%d" % i)
+        if i == 0:
+            gone = run_module("zfs_snapshot", {"datasets": ["htsrc/big"], "name": "r0", "state": "absent"})
+            assert gone.get("failed") and "is held" in gone["msg"] and gone["changed"] is False, gone
         r = run_module("zfs_replicate", args)
         assert "failed" not in r, r.get("msg", r)
         assert r["resumed"] == "yes" and r["sent"][0]["kind"] == "resume", r["sent"]
@@ -180,6 +203,7 @@ def test_interrupted_sends_resume_from_the_token(pools, fast_txgs):
         if args["verify"] == "content":
             assert len(r["verified"][0]["sha256"]) == 64
         resumed += 1
+        assert "helix-resume" not in sh("zfs list -H -t snapshot -o name -r htsrc/big | xargs zfs holds -H")
         again = run_module("zfs_replicate", args)
         assert (again["changed"], again["resumed"]) == (False, "no")
     assert resumed == rounds
@@ -192,8 +216,9 @@ def test_a_stale_token_is_aborted_and_the_send_starts_over(pools, fast_txgs):
     args = {"source": "htsrc/st", "target": "pdst/st", "target_host": PEER}
     first = _interrupted_replicate(args)
     assert first.get("failed") and peer("zfs get -H -o value receive_resume_token pdst/st").strip() != "-"
-    # The snapshot the token points at goes away on the source: the token is stale.
-    sh("zfs destroy htsrc/st@a && zfs snapshot htsrc/st@b")
+    # The snapshot the token points at goes away on the source (its resume hold released on
+    # purpose): the token is stale.
+    sh("zfs release helix-resume htsrc/st@a && zfs destroy htsrc/st@a && zfs snapshot htsrc/st@b")
     r = run_module("zfs_replicate", args)
     assert "failed" not in r, r.get("msg", r)
     assert r["resumed"] == "aborted" and ["ssh", PEER, "zfs", "receive", "-A", "pdst/st"] in r["commands"]

@@ -70,6 +70,8 @@ def test_draid(disks):
     assert (dr["type"], dr["parity"], dr["draid_children"], dr["draid_spares"]) == ("draid", 1, 5, 1)
     assert [s["type"] for s in p["vdevs"]["spare"]] == ["dspare"]
     assert list(p["properties"]) == ["size"]
+    (p,) = run_module("zpool_info", {"name": "htinfo", "properties": ["all"]})["pools"]
+    assert p["properties"]["feature@draid"] == "active" and len(p["properties"]) > 50
 
 
 def test_all_pools_missing_pools_and_versions(disks):

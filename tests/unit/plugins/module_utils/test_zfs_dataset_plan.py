@@ -420,10 +420,32 @@ def test_every_kind_of_change_in_order(rows):
                            ["zfs", "promote", "tp/a"]]
     assert [c.get("stdin_key") for c in cmds] == [None, None, "key", "new_key", None]
     assert before == {"properties": {"com.example:tag": "x", "quota": 1073741824, "sync": None},
-                      "keystatus": "unavailable", "origin": "tp/z@s", "key": "current"}
+                      "keystatus": "unavailable", "origin": "tp/z@s", "key": "current", "mounted": None}
     assert after == {"properties": {"com.example:tag": "(inherited)", "quota": "3G", "sync": None},
-                     "keystatus": "available", "origin": None, "key": "new"}
+                     "keystatus": "available", "origin": None, "key": "new", "mounted": None}
     assert KEY not in repr((cmds, before, after)) and "another passphrase" not in repr((cmds, before, after))
+
+
+def mountable(status, mounted, canmount="on"):
+    return dict(keyed(status), mounted=prop(mounted, "none"), canmount=prop(canmount, "default"),
+                mountpoint=prop("/tp/s", "default"))
+
+
+@pytest.mark.parametrize("canmount, mounts", [
+    ("on", [["zfs", "mount", "-R", "tp/s"]]),
+    ("noauto", [["zfs", "mount", "tp/s"], ["zfs", "mount", "-R", "tp/s"]]),
+    ("off", []),
+])
+def test_loading_a_key_mounts_the_dataset_and_its_children(canmount, mounts):
+    cmds, before, after = plan.plan_one(ds("tp/s", key=KEY, key_loaded=True), mountable("unavailable", "no", canmount),
+                                        True, False)
+    assert argvs(cmds) == [["zfs", "load-key", "tp/s"]] + mounts
+    assert (before["mounted"], after["mounted"]) == ("no", "yes" if mounts else "no")
+
+
+def test_key_loaded_on_an_unmounted_dataset_whose_key_is_loaded_mounts_it():
+    assert converge(ds("tp/s", key_loaded=True), mountable("available", "no")) == [["zfs", "mount", "-R", "tp/s"]]
+    assert converge(ds("tp/s", key_loaded=True), mountable("available", "yes")) == []
 
 
 def test_diff_of_unload_key():

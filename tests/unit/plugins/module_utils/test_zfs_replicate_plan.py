@@ -8,20 +8,21 @@ from ansible_collections.helix.zfs.plugins.module_utils import _zfs_replicate_pl
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import PlanError, parse_list
 
 # COLUMNS: name type guid createtxg userrefs clones written encryption receive_resume_token logicalreferenced
+# keystatus
 
 
-def fs(name, written=0, encryption="off", token="-", kind="filesystem"):
-    return "\t".join([name, kind, "9", "1", "-", "-", str(written), encryption, token, "-"])
+def fs(name, written=0, encryption="off", token="-", kind="filesystem", keystatus="-"):
+    return "\t".join([name, kind, "9", "1", "-", "-", str(written), encryption, token, "-", keystatus])
 
 
 def snap(name, txg, guid=None, userrefs=0, clones="-"):
     """A snapshot row; its guid defaults to one derived from its txg, so bookmarks can point at it."""
     return "\t".join([name, "snapshot", guid or "1%d" % txg, str(txg), str(userrefs), clones, "4096", "-", "-",
-                      "8192"])
+                      "8192", "-"])
 
 
 def mark(name, txg, guid=None):
-    return "\t".join([name, "bookmark", guid or "1%d" % txg, str(txg), "-", "-", "-", "-", "-", "-"])
+    return "\t".join([name, "bookmark", guid or "1%d" % txg, str(txg), "-", "-", "-", "-", "-", "-", "-"])
 
 
 def listing(*rows):
@@ -42,7 +43,7 @@ RECV = ["zfs", "receive", "-s", "-u", "bk/a"]
 
 def test_columns_extend_the_snapshot_planner_base_with_the_replication_properties():
     assert rplan.COLUMNS == ["name", "type", "guid", "createtxg", "userrefs", "clones", "written", "encryption",
-                             "receive_resume_token", "logicalreferenced"]
+                             "receive_resume_token", "logicalreferenced", "keystatus"]
     assert rplan.FLAGS == {"large_blocks": "-L", "embedded": "-e", "compressed": "-c"}
 
 
@@ -533,3 +534,49 @@ def test_pruned_on_source_drops_only_what_the_source_pruned_below_the_common_one
     assert [t["short"] for t in rplan.pruned_on_source(src, tgt, "p/a", "t/a")] == ["s1", "x"]
     # No common snapshot: nothing to judge by, nothing goes.
     assert rplan.pruned_on_source({"snaps": {"p/a": []}, "bookmarks": {}}, tgt, "p/a", "t/a") == []
+
+
+# ---------------------------------------------------------------------------- verification
+
+def test_guid_chain_holds_when_every_common_name_has_the_same_guid_and_the_newest_is_there():
+    src = listing(*SRC_ROWS)
+    assert rplan.guid_chain_breaks(src, listing(fs("bk/a"), snap("bk/a@b", 5, "102"), snap("bk/a@c", 6, "103")),
+                                   "tank/a", "bk/a") == []
+
+
+def test_guid_chain_names_an_older_snapshot_with_another_guid():
+    src = listing(*SRC_ROWS)
+    tgt = listing(fs("bk/a"), snap("bk/a@b", 5, "999"), snap("bk/a@c", 6, "103"))
+    assert rplan.guid_chain_breaks(src, tgt, "tank/a", "bk/a") == [("tank/a@b", "102", "999")]
+
+
+def test_guid_chain_names_a_missing_newest():
+    src = listing(*SRC_ROWS)
+    tgt = listing(fs("bk/a"), snap("bk/a@b", 5, "102"))
+    assert rplan.guid_chain_breaks(src, tgt, "tank/a", "bk/a") == [("tank/a@c", "103", None)]
+
+
+def test_content_verify_of_a_raw_encrypted_source_needs_the_targets_key_loaded():
+    src = listing(fs("tank/c", encryption="aes-256-gcm"), fs("tank/c/k", encryption="aes-256-gcm"), fs("tank/p"))
+    tgt = listing(fs("bk/c", encryption="aes-256-gcm", keystatus="available"))
+    todo = [("tank/c", "bk/c"), ("tank/c/k", "bk/c/k"), ("tank/p", "bk/p")]
+    assert rplan.unreadable_for_content(src, tgt, todo, False) == ["bk/c/k"]
+    assert rplan.unreadable_for_content(src, tgt, todo, True) == []
+    locked = listing(fs("bk/c", encryption="aes-256-gcm", keystatus="unavailable"))
+    assert rplan.unreadable_for_content(src, locked, todo[:1], False) == ["bk/c"]
+
+
+def test_a_volume_is_received_without_the_filesystem_only_properties():
+    o = opts(exclude_properties=["mountpoint", "com.example:x"], receive_properties={"canmount": "noauto",
+                                                                                     "readonly": "on"})
+    assert rplan.receive_argv("bk/v", o, volume=True) == ["zfs", "receive", "-s", "-u", "-x", "com.example:x",
+                                                          "-o", "readonly=on", "bk/v"]
+    steps = plan([fs("tank/a", kind="volume"), snap("tank/a@a", 10)], [], receive_properties={"canmount": "noauto"})
+    assert steps[0]["recv"] == ["zfs", "receive", "-s", "-u", "bk/a"]
+
+
+def test_stale_bookmarks_are_those_past_the_newest_few_never_the_newest_sent():
+    marks = [{"name": "t/a#%d" % i, "guid": str(i)} for i in range(5)]
+    assert [b["name"] for b in rplan.stale_bookmarks(marks, 2, "4")] == ["t/a#0", "t/a#1", "t/a#2"]
+    assert [b["name"] for b in rplan.stale_bookmarks(marks, 2, "1")] == ["t/a#0", "t/a#2"]
+    assert rplan.stale_bookmarks(marks, 0, "4") == [] and rplan.stale_bookmarks(marks, 5, "4") == []
