@@ -73,7 +73,7 @@ options:
     description:
       - V(true) loads the key (O(key)) at the encryption root if it is not loaded, then, if the
         dataset is not mounted, mounts it and its children that mount by themselves (C(zfs mount
-        -R)). A V(canmount=noauto) dataset (every replica) is mounted too: O(key_loaded=true) asks
+        -R)). A V(canmount=noauto) dataset (every replica) is mounted too, as O(key_loaded=true) asks
         for it by name. A dataset whose key is already loaded but that is not mounted is mounted
         the same way. V(canmount=off), V(mountpoint=none) or V(legacy) and volumes are not mounted.
       - V(false) unmounts it and unloads the key.

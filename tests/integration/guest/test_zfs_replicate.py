@@ -79,7 +79,9 @@ def test_full_then_incremental_over_ssh_and_from_a_bookmark(pools):
     assert send[send.index("-i"):send.index("-i") + 3] == ["-i", "htsrc/app#s3", "htsrc/app@s4"]
     assert guid("pdst/app@s4", remote=True) == guid("htsrc/app@s4")
     # The source keeps its newest bookmarks only (here 1: the newest sent snapshot's).
-    bookmarks = lambda: sh("zfs list -H -t bookmark -o name -r htsrc")  # noqa: E731
+
+    def bookmarks():
+        return sh("zfs list -H -t bookmark -o name -r htsrc")
     assert bookmarks() == "htsrc/app#s2\nhtsrc/app#s3\nhtsrc/app#s4\n"
     _check, applied = converge("zfs_replicate", diff=False, args=dict(args, keep_bookmarks=1), host_state=bookmarks)
     assert applied["commands"] == [["zfs", "destroy", "htsrc/app#s2"], ["zfs", "destroy", "htsrc/app#s3"]]
