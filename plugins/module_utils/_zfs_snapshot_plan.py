@@ -50,8 +50,8 @@ class PlanError(Exception):
 # The schedule that took a snapshot: a schedule prunes only its own (and unlabelled ones, taken
 # before schedules were labelled), so nested schedules can't destroy each other's snapshots.
 SCHEDULE_PROP = "helix:schedule"
-# What a schedule reads: replicas to leave alone, and whose snapshots are whose.
-SCHEDULE_COLUMNS = ("readonly", ROLE_PROP, SCHEDULE_PROP)
+# What a schedule reads: replicas and datasets mid-receive to leave alone, and whose snapshots are whose.
+SCHEDULE_COLUMNS = ("readonly", "receive_resume_token", ROLE_PROP, SCHEDULE_PROP)
 
 
 def columns(tags, written=True, extra=()):
@@ -72,9 +72,11 @@ def hold_tag_ok(tag):
 
 def replica(listing, ds):
     """A dataset a schedule must not snapshot: a replica (role replica, or read-only), whose
-    snapshots come from its source; one of its own would make the next incremental diverge."""
+    snapshots come from its source - one of its own would make the next incremental diverge -
+    or a dataset mid-receive (it has a resume token), which zfs calls busy, failing the whole
+    atomic snapshot."""
     props = listing["datasets"].get(ds, {}).get("props", {})
-    return props.get("readonly") == "on" or props.get(ROLE_PROP) == "replica"
+    return props.get("readonly") == "on" or props.get(ROLE_PROP) == "replica" or "receive_resume_token" in props
 
 
 def _num(v):

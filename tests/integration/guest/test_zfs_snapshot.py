@@ -215,10 +215,16 @@ def test_schedule_leaves_replicas_alone(pool):
     # A recursive schedule over a migration target once snapshotted its replicas: the next
     # incremental failed as diverged, and the snapshots hid the replication lag.
     sh("zfs set helix:role=replica hts/app/db && zfs set readonly=on hts/other")
+    # And a dataset mid-receive (a broken-off resumable full receive): "dataset is busy" made the
+    # one atomic zfs snapshot fail for every dataset.
+    sh("head -c 4M /dev/urandom > /hts/app/files/blob && zfs snapshot hts/app/files@x && "
+       "(zfs send hts/app/files@x | head -c 2000000 | zfs receive -s -u hts/incoming; true) && "
+       "zfs destroy hts/app/files@x")
+    assert sh("zfs get -H -o value receive_resume_token hts/incoming").strip() != "-"
     args = {"datasets": ["hts"], "recursive": True, "policy": {"hourly": {"keep": 2}}, "now": str(T0)}
     _check, applied = converge("zfs_snapshot", args, snaps())
     assert sorted(n.split("@")[0] for n in applied["created"]) == ["hts", "hts/app", "hts/app/files"]
-    assert [n for n in names() if n.startswith(("hts/app/db@", "hts/other@"))] == []
+    assert [n for n in names() if n.startswith(("hts/app/db@", "hts/other@", "hts/incoming@"))] == []
 
 
 def test_nested_schedules_prune_only_their_own(pool):

@@ -527,24 +527,25 @@ def test_schedule_drift_check_owes_nothing_for_slots_before_the_first_snapshot()
 
 def test_schedule_leaves_replicas_alone():
     pol = sp.parse_policy({"hourly": {"keep": 2}})
-    out = listing(fs("tp/a"), fs("tp/r"), fs("tp/ro"))
+    out = listing(fs("tp/a"), fs("tp/r"), fs("tp/ro"), fs("tp/recv"))
     out["datasets"]["tp/r"]["props"]["helix:role"] = "replica"
     out["datasets"]["tp/ro"]["props"]["readonly"] = "on"
-    assert plan.schedule(out, ["tp/a", "tp/r", "tp/ro"], pol, T0, "helix_", OWNER, True, True) == (
+    out["datasets"]["tp/recv"]["props"]["receive_resume_token"] = "1-abc"  # mid-receive: zfs says busy
+    assert plan.schedule(out, ["tp/a", "tp/r", "tp/ro", "tp/recv"], pol, T0, "helix_", OWNER, True, True) == (
         {"hourly": ["tp/a@helix_20261122T000000Z_hourly"]}, [])
 
 
 def test_columns_with_the_schedule_extras_keep_tags_last():
     assert plan.columns({"helix:x": "1"}, written=False, extra=plan.SCHEDULE_COLUMNS)[-5:] == [
-        "readonly", "helix:role", "helix:schedule", plan.OWNER_PROP, "helix:x"]
+        "receive_resume_token", "helix:role", "helix:schedule", plan.OWNER_PROP, "helix:x"]
 
 
 def test_a_schedule_prunes_only_its_own_and_labels_what_it_takes():
     pol = sp.parse_policy({"hourly": {"keep": 1}})
     cols = plan.columns({}, written=False, extra=plan.SCHEDULE_COLUMNS)
-    rows = ["tp/a\tfilesystem\t1\t1\t-\t-\toff\t-\t-\t-"]
+    rows = ["tp/a\tfilesystem\t1\t1\t-\t-\toff\t-\t-\t-\t-"]
     for i, sched in enumerate(("other", "-", "mine")):  # 21:00, 22:00, 23:00 the day before T0
-        rows.append("tp/a@helix_%s_hourly\tsnapshot\t%d\t%d\t0\t\t-\t-\t%s\t%s" % (
+        rows.append("tp/a@helix_%s_hourly\tsnapshot\t%d\t%d\t0\t\t-\t-\t-\t%s\t%s" % (
             time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(T0 - (3 - i) * 3600)), 10 + i, 10 + i, sched, OWNER))
     out = plan.parse_list("\n".join(rows) + "\n", cols)
     cmds, _created, doomed = plan.policy_commands(out, ["tp/a"], pol, T0, "helix_", OWNER, {}, True, True, False,
