@@ -909,7 +909,8 @@ def plan(catalog, current, target, roles=None, max_per_host=1, max_per_domain=2,
             last = [add("promote", ds, pt, 1, prio(1), deps=[f],
                         commands=[ssh(_host(pt), "zfs set readonly=off %s=primary" % ROLE_PROP, _fs(pt, ds))])]
         for p in drops:
-            add("drop_copy", ds, p, 1, prio(1), deps=sorted(set(made.values())) + last,
+            # source: the primary kept, which must hold the dropped copy's newest snapshot (by guid)
+            add("drop_copy", ds, p, 1, prio(1), deps=sorted(set(made.values())) + last, source=pt,
                 commands=[ssh(_host(p), "zfs destroy -r", _fs(p, ds))])
     if lines:
         raise PlacementError(_join(lines))

@@ -122,8 +122,9 @@ waves:
     - The steps, in waves; the steps of one wave may run at once. Each has C(kind) (V(create),
       V(create_copy), V(demote), V(final_sync), V(promote), V(drop_copy)), C(dataset), C(pool),
       C(host), C(fs) (the dataset's name on that pool), C(parents) (the datasets above it on
-      that pool, outermost first), C(source) and C(source_host),
-      C(source_fs) (for sends), C(bytes), C(reason) (V(recovery) or V(rebalance)) and C(commands).
+      that pool, outermost first), C(source), C(source_host) and C(source_fs) (for sends; for a
+      drop, the primary kept, which must hold the dropped copy's newest snapshot), C(bytes),
+      C(reason) (V(recovery) or V(rebalance)) and C(commands).
   returned: always
   type: list
   elements: list

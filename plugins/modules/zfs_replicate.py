@@ -29,10 +29,11 @@ description:
   - B(Bookmarks.) Each sent newest snapshot is bookmarked on the source (O(bookmark)), so the
     source may prune it and still send incrementals. O(hold) holds the newest common snapshot on
     both sides and releases the previous one.
-  - B(Verification.) After a receive, the newest snapshot's guid must be the same on both
-    sides, and its logical size too, within 64 KiB plus 0.1% (a received copy's metadata, such
-    as accounting objects, differs from its source's by a few KiB). O(verify=content) also compares a digest of the snapshot's files,
-    read through temporary read-only clones, on both sides.
+  - B(Verification.) After a receive, every source snapshot the target holds must have the same
+    guid there, the newest must be there, and its logical size the same within 64 KiB plus 0.1%
+    (a received copy's metadata, such as accounting objects, differs from its source's by a few
+    KiB). O(verify=content) also compares a digest of the newest snapshot's files (a volume's
+    blocks), read through temporary read-only clones, on both sides.
   - For long sends, run the task with C(async) and C(poll) (see the examples).
 extends_documentation_fragment:
   - helix.zfs.attributes
@@ -140,11 +141,13 @@ options:
         through a temporary read-only clone - a filesystem's files, a volume's blocks. An
         encrypted source is sent raw, so its target must already have its key loaded; otherwise
         the task fails before sending anything.
+      - V(auto) is V(content) where the target can read the content, and V(guid) for an encrypted
+        dataset whose target would not have its key loaded.
       - A content digest reads every byte on both sides. Before a cut-over, verify content while
         the source is still writable and only the guid chain of the final incremental (as
         the C(migrate_node.yml) playbook does).
     type: str
-    choices: [guid, content]
+    choices: [guid, content, auto]
     default: guid
   buffer:
     description: With O(target_host), put C(mbuffer) of this size (e.g. V(256M)) before the receive on the target.
@@ -237,7 +240,9 @@ resumed:
   choices: ["no", "yes", aborted]
   sample: "no"
 verified:
-  description: Per dataset, what was compared and found equal.
+  description:
+    - Per dataset, what was compared and found equal - C(dataset), C(snapshot), C(guid),
+      C(logicalreferenced) (source, target) and, when its content was compared, C(sha256).
   returned: always
   type: list
   elements: dict
@@ -283,6 +288,7 @@ class Replicator:
         self.tgt_cli = SshZfsCli(module, self.p["target_host"], ssh) if self.p["target_host"] else cli
         self.r = {"changed": False, "commands": [], "sent": [], "destroyed": [], "resumed": "no",
                   "verified": []}
+        self.by_guid_only = set()  # with verify=auto: targets a content digest could not read
 
     def sink(self, recv):
         """The argv that receives a stream: zfs receive here, or ssh to it (behind mbuffer)."""
@@ -397,8 +403,9 @@ class Replicator:
         if any(self.resume(src, tgt, sds, tds) for sds, tds in todo) and not self.m.check_mode:
             tgt = listing(self.tgt_cli, p["target"], True, allow_missing=True)
         plans = [(sds, tds, rplan.plan_pair(src, tgt, sds, tds, p)) for sds, tds in todo]  # all checks first
-        closed = rplan.unreadable_for_content(src, tgt, todo, p["send_decrypted"]) if p["verify"] == "content" else []
-        if closed:
+        closed = rplan.unreadable_for_content(src, tgt, todo, p["send_decrypted"]) if p["verify"] != "guid" else []
+        self.by_guid_only = set(closed) if p["verify"] == "auto" else set()
+        if closed and p["verify"] == "content":
             raise PlanError("verify: content reads the target's files, but %s would arrive raw and without its key "
                             "(an encrypted target needs its key loaded for verify: content). Nothing was sent: use "
                             "verify: guid, or load the key on the target first." % ", ".join(closed))
@@ -440,7 +447,7 @@ class Replicator:
             raise PlanError("verification failed: %s logicalreferenced %s on the source, %s on the target"
                             % (newest["name"], a, b))
         out = {"dataset": tds, "snapshot": newest["short"], "guid": got["guid"], "logicalreferenced": [a, b]}
-        if self.p["verify"] == "content":
+        if self.p["verify"] != "guid" and tds not in self.by_guid_only:
             volume = src["datasets"][sds]["type"] == "volume"
             out["sha256"] = self.compare_content(newest["name"], got["name"], volume)
         self.r["verified"].append(out)
@@ -691,7 +698,7 @@ def main():
             bookmark=dict(type="bool", default=True),
             keep_bookmarks=dict(type="int", default=10),
             hold=dict(type="str"),
-            verify=dict(type="str", choices=["guid", "content"], default="guid"),
+            verify=dict(type="str", choices=["guid", "content", "auto"], default="guid"),
             buffer=dict(type="str"),
             ssh_cipher=dict(type="str"),
             ssh_options=dict(type="list", elements="str", default=[]),

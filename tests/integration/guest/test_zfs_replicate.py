@@ -104,6 +104,9 @@ def test_encrypted_source_goes_raw_and_the_target_holds_no_key(pools):
     r = run_module("zfs_replicate", dict(args, verify="content"))
     assert r.get("failed") and "needs its key loaded for verify: content" in r["msg"], r
     assert "helix-verify" not in peer("zfs list -H -o name -r pdst"), "the verification clone was left behind"
+    # verify: auto falls back to the guid chain there.
+    r = run_module("zfs_replicate", dict(args, verify="auto"))
+    assert "failed" not in r and "sha256" not in r["verified"][0], r
     # With the key loaded on the target, the content digests of both sides match.
     p = subprocess.run(["ssh", PEER, "zfs load-key pdst/sec"], input=HEXKEY + "\n", text=True, capture_output=True,
                        check=False)
