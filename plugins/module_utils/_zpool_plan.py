@@ -10,6 +10,9 @@ commands in order; ``changed``, ``diff`` and the returned ``commands`` all come 
 
 from __future__ import annotations
 
+import json
+import re
+
 from ansible_collections.helix.zfs.plugins.module_utils._props import normalize_value
 
 # Allocation classes with their zpool keyword (data vdevs have none).
@@ -188,6 +191,24 @@ def refuse_create_over_exported(name, importable, desired, key, resolve):
                 "changed. Use state: imported to import it (import_force: true if another host last used it), "
                 "or destroy it on purpose first." % (
                     name, pool["name"], pool["id"], pool["state"], " is on " + ", ".join(on) if on else ""))
+
+
+_DEV_PATH = re.compile(r"/dev/[\w.:+-]+(?:/[\w.:+-]+)*")
+
+
+def display_names(key, pool_paths, declared):
+    """Device key -> the name users know it by: as declared, else as the pool lists it (keys are
+    kernel names such as /dev/vdb, which change between boots)."""
+    names = dict(pool_paths)
+    names.update({key(d): d for d in declared})
+    return names
+
+
+def relabel(value, names):
+    """A message or a diff with each device key replaced by its display name."""
+    if isinstance(value, str):
+        return _DEV_PATH.sub(lambda m: names.get(m.group(0), m.group(0)), value)
+    return json.loads(relabel(json.dumps(value), names))
 
 
 def declared_devices(desired):

@@ -138,7 +138,13 @@ options:
     type: bool
     default: false
   replace:
-    description: Replace disks; a no-op once the new disk is in the pool.
+    description:
+      - Replace disks; a no-op once the new disk is in the pool.
+      - With a hot spare as V(new), the spare stands in for the old disk and the pool stays
+        V(DEGRADED), the declared layout unchanged, until either the old disk is detached
+        (O(detach)) - the spare then becomes a permanent member of the vdev, so declare it there
+        and no longer in O(spare) - or the old disk is replaced by a new one, which returns the
+        spare to the spares.
     type: list
     elements: dict
     suboptions:
@@ -361,14 +367,18 @@ def vdev_ashift_errors(cli, name, pool, want):
             if vdev != name and str(value) != str(want)]
 
 
-def compute(cli, p):
-    """Read once, plan, and return (pool, commands, before, after)."""
+def compute(cli, p, names):
+    """Read once, plan, and return (pool, commands, before, after). ``names`` gets each device
+    key's display name (see plan.display_names), for the messages and the diff."""
     name, state = p["name"], p["state"]
     if not pool_name_ok(name):
         raise plan.PlanError("invalid pool name %r: %s" % (name, POOL_NAME_RULES))
     plan.check_properties(p["properties"])
     key = IdentityCache()
     pool, pools = read_pools(cli, name)
+    desired = desired_layout(p) if state in ("present", "imported") else None
+    names.update(plan.display_names(key, plan.current_layout(pool, key)["paths"] if pool else {},
+                                    plan.declared_devices(desired) if desired else []))
     cmds = []
     if state == "absent":
         if pool is None:
@@ -391,7 +401,6 @@ def compute(cli, p):
         cmd += [p["import_guid"] or name] + ([name] if p["import_guid"] else [])
         return pool, [cmd], {"state": "exported"}, {"state": "imported"}
 
-    desired = desired_layout(p)
     plan.in_other_pools(name, pools, desired, key)
     if pool is None:
         if not desired["data"]:
@@ -450,24 +459,26 @@ def wait_for(cli, name, cmds):
 
 def run(module, cli):
     p = module.params
+    names = {}
     try:
-        pool, cmds, before, after = compute(cli, p)
+        pool, cmds, before, after = compute(cli, p, names)
         if module.check_mode:
             for c in cmds:
                 dry = plan.dry_run(c)
                 if dry:
                     cli.run(dry)
     except plan.PlanError as e:
-        module.fail_json(msg=str(e))
+        module.fail_json(msg=plan.relabel(str(e), names))
     result = {"changed": bool(cmds), "commands": cmds, "pool": pool}
     if cmds and not module.check_mode:
         for c in cmds:
             cli.run(c)
         if cmds[0][1] == "import":  # imported: now its layout, properties and scans can be read
             try:
-                _pool, rest, _before, after_rest = compute(cli, dict(p, state="present"))
+                _pool, rest, _before, after_rest = compute(cli, dict(p, state="present"), names)
             except plan.PlanError as e:
-                module.fail_json(msg="pool %s was imported, then: %s" % (p["name"], e), changed=True, commands=cmds)
+                module.fail_json(msg="pool %s was imported, then: %s" % (p["name"], plan.relabel(str(e), names)),
+                                 changed=True, commands=cmds)
             for c in rest:
                 cli.run(c)
             cmds += rest
@@ -476,7 +487,7 @@ def run(module, cli):
             wait_for(cli, p["name"], cmds)
         result["pool"] = read_pools(cli, p["name"])[0]
     if module._diff and cmds:
-        result["diff"] = {"before": before, "after": after}
+        result["diff"] = plan.relabel({"before": before, "after": after}, names)
     return result
 
 

@@ -102,10 +102,14 @@ def test_add_a_vdev_and_refuse_to_drop_one(disks):
     grown = {"name": "htz", "vdevs": [{"type": "mirror", "disks": d[:2]}, {"type": "mirror", "disks": d[2:4]}]}
     check, _applied = converge("zpool", grown, lambda: status("htz"))
     assert check["commands"] == [["zpool", "add", "htz", "mirror", d[2], d[3]]]
+    # The diff names the disks as declared, not by kernel names (/dev/vdX), which change.
+    assert check["diff"]["after"]["layout"]["data"] == ["mirror(%s, %s)" % tuple(d[:2]), "mirror(%s, %s)" % tuple(d[2:4])]
+    assert "/dev/vd" not in json.dumps(check["diff"])
     assert vdev_tree("htz")["data"] == [("mirror", [p1(d[0]), p1(d[1])]), ("mirror", [p1(d[2]), p1(d[3])])]
     before = status("htz")
     r = run_module("zpool", base)
     assert r["failed"] and "allow_vdev_removal" in r["msg"] and "mirror-1" in r["msg"]
+    assert p1(d[2]) in r["msg"] and "/dev/vd" not in r["msg"], r["msg"]
     assert status("htz") == before
     # With the option, the vdev's data is evacuated and it goes.
     check, _applied = converge("zpool", dict(base, allow_vdev_removal=True, wait=True), lambda: status("htz"))
@@ -136,6 +140,13 @@ def test_replace_with_a_hot_spare_keeps_the_declared_layout_unchanged(disks):
     for a in (layout, dict(layout, **args)):
         r = run_module("zpool", a)
         assert (r.get("failed"), r["changed"], r["commands"]) == (None, False, []), r
+    # Detaching the old disk makes the spare a member: the pool is healthy, and the new layout
+    # (the spare in the mirror, no spares left) is what is declared from then on.
+    check, _applied = converge("zpool", {"name": "htz", "detach": [d[1]]}, lambda: status("htz"))
+    assert check["commands"] == [["zpool", "detach", "htz", d[1]]]
+    assert sh("zpool list -H -o health htz").strip() == "ONLINE"
+    r = run_module("zpool", {"name": "htz", "vdevs": [{"type": "mirror", "disks": [d[0], d[2]]}], "spare": []})
+    assert (r.get("failed"), r["changed"]) == (None, False), r
 
 
 def test_attach_then_detach(disks):

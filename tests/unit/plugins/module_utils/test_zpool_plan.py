@@ -392,3 +392,13 @@ def test_pool_property_values_are_checked_before_planning():
 def test_pool_names(name, ok):
     from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import pool_name_ok
     assert pool_name_ok(name) is ok
+
+
+def test_messages_and_diffs_name_devices_as_declared_else_as_the_pool_lists_them():
+    keys = {"/dev/disk/by-id/a": "/dev/vdb", "/dev/disk/by-id/b": "/dev/vdc"}
+    names = plan.display_names(keys.get, {"/dev/vdb": "/dev/disk/by-id/a-part1", "/dev/vdd": "/dev/disk/by-id/d-part1"},
+                               ["/dev/disk/by-id/a"])
+    assert plan.relabel("mirror of /dev/vdb, /dev/vdd and /dev/vde", names) == (
+        "mirror of /dev/disk/by-id/a, /dev/disk/by-id/d-part1 and /dev/vde")
+    assert plan.relabel({"devices": {"/dev/vdb": "ONLINE"}, "layout": ["mirror(/dev/vdb, /dev/vdd)"]}, names) == {
+        "devices": {"/dev/disk/by-id/a": "ONLINE"}, "layout": ["mirror(/dev/disk/by-id/a, /dev/disk/by-id/d-part1)"]}
