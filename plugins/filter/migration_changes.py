@@ -57,15 +57,14 @@ def _under(name, top):
 
 def migration_changes(pairs, seen, target_host, run):
     """pairs: [{source, target}]; seen: zfs_info's datasets of the sources, read recursively with
-    readonly, encryption and the helix: properties. -> {readonly, retire, undo, marks, promote,
-    demote, verify} (retire: readonly, and the source top a replica; for a failover): lists
-    for zfs_dataset's ``datasets`` (``verify`` maps a source to guid or content).
+    readonly and the helix: properties. -> {readonly, retire, undo, marks, promote, demote}
+    (retire: readonly, and the source top a replica; for a failover): lists for zfs_dataset's
+    ``datasets``.
     Every dataset of a source tree goes read-only (a child with its own readonly=off would still
     take writes); the undo puts each back as it was; the target tree mirrors the source tree."""
     if not isinstance(pairs, list) or not isinstance(seen, list):
         raise AnsibleFilterError("migration_changes: pairs and seen must be lists")
     out = {k: [] for k in ("readonly", "retire", "undo", "marks", "promote", "demote")}
-    out["verify"] = {}
     for pair in pairs:
         src, tgt = pair.get("source"), pair.get("target")
         if not src or not tgt:
@@ -73,11 +72,9 @@ def migration_changes(pairs, seen, target_host, run):
         tree = [d for d in seen if _under(d["name"], src)]
         if not tree:
             raise AnsibleFilterError("migration_changes: zfs_info read nothing under %s" % src)
-        encrypted = False
         resuming = _resuming(_top(tree, src) or {})
         for d in tree:
             name = d["name"]
-            encrypted = encrypted or _prop(d, "encryption")[0] not in (None, "off")
             before = _before(d, ("readonly", ROLE) if name == src else ("readonly",), resuming)
             ro_now = {"readonly": "on", BEFORE: _encode(before)}
             out["readonly"].append({"name": name, "properties": dict(ro_now, **({ROLE: "demoted"} if name == src else {}))})
@@ -104,8 +101,6 @@ def migration_changes(pairs, seen, target_host, run):
                 out["promote"].append({"name": t, "inherit": ["readonly", ROLE], "properties": {"canmount": "on"}})
         out["marks"].append({"name": src, "properties": {ROLE: "migrated", "helix:migrated_to": "%s:%s" % (target_host, tgt),
                                                          "helix:run_id": run}})
-        # A content digest needs the files readable on the target: raw-received encrypted data isn't.
-        out["verify"][src] = "guid" if encrypted else "content"
     return out
 
 

@@ -7,7 +7,12 @@ text, under ``python3 -c`` on a target over ssh."""
 
 from __future__ import annotations
 
+import os
 import shlex
+import time
+
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCommandError
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import PlanError
 
 DIGEST_PY = r'''
 import hashlib, os, stat, sys, time
@@ -53,3 +58,42 @@ def local_digest(root):
 def remote_command(root):
     """The remote shell command that prints the digest of ``root``."""
     return "python3 -c %s %s" % (shlex.quote(DIGEST_PY), shlex.quote(root))
+
+
+def snapshot_digest(cli, snap, volume=None, read=local_digest):
+    """The content digest of snapshot ``snap`` - a filesystem's files, a volume's blocks - read by
+    ``read(path)`` through a temporary read-only clone. ``volume`` None: asked of zfs. The
+    clone's name is this run's own, and only a clone this run made is destroyed."""
+    if volume is None:
+        _rc, out, _err = cli.run(["zfs", "get", "-H", "-o", "value", "volsize", snap])
+        volume = out.strip() not in ("", "-")
+    pool = snap.split("/")[0].split("@")[0]
+    tag = "%d-%s" % (os.getpid(), os.urandom(4).hex())
+    clone = "%s/helix-verify-%s" % (pool, tag)
+    path = "/dev/zvol/" + clone if volume else "/run/helix-verify-%s" % tag
+    # rc 1 also when the clone was made but could not mount (an encrypted dataset without its
+    # key): the check below says so. The name is this run's own, so whatever bears it, this
+    # run made, and destroys.
+    clone_argv = ["zfs", "clone", "-o", "readonly=on"] + ([] if volume else ["-o", "mountpoint=" + path]) \
+        + [snap, clone]
+    rc, _out, err = cli.run(clone_argv, ok_rcs=(0, 1))
+    try:
+        rc2, out, _err = cli.run(["zfs", "get", "-H", "-o", "value", "mounted,keystatus", clone], ok_rcs=(0, 1))
+        if rc2 != 0:
+            raise ZfsCommandError(cli.failure(clone_argv, rc, err), cmd=cli.command(clone_argv), rc=rc, stderr=err)
+        mounted, keystatus = (out.split() + ["-", "-"])[:2]
+        if mounted != "yes" and not volume:
+            raise PlanError("cannot read the content of %s to verify it: its clone did not mount (keystatus "
+                            "%s; an encrypted dataset needs its key loaded for a content digest)" % (snap, keystatus))
+        return read(path)
+    finally:
+        _destroy(cli, clone)
+
+
+def _destroy(cli, clone, tries=20):
+    """Destroy the clone; a volume's stays busy while udev still probes its new device."""
+    for _ in range(tries):
+        rc, _out, err = cli.run(["zfs", "destroy", clone], ok_rcs=(0, 1))
+        if rc == 0 or "busy" not in err:
+            return
+        time.sleep(0.5)

@@ -39,6 +39,16 @@ options:
     type: list
     elements: str
     default: [type, used, available, referenced, mountpoint, quota, compression, encryption, keystatus, origin, createtxg, guid]
+  content_digest:
+    description:
+      - Also return, for each snapshot read, RV(datasets[].sha256), a digest of its content - a
+        filesystem's paths, modes and file bytes, a volume's blocks - the same on any host that
+        holds the same snapshot. It is read through a temporary read-only clone (named
+        C(POOL/helix-verify-...), destroyed afterwards), so it reads every byte of the snapshot.
+      - This is how the playbooks compare a copy with its source: on each host, as root through
+        Ansible, never through a replication key. An encrypted snapshot needs its key loaded.
+    type: bool
+    default: false
 author:
   - helix.zfs developers (!UNKNOWN)
 seealso:
@@ -58,6 +68,14 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ tank_datasets.datasets | selectattr('properties.compression.source', 'eq', 'local')
              | map(attribute='name') | list }}"
+
+- name: The content digest of a snapshot, to compare with its copy's on another host
+  helix.zfs.zfs_info:
+    name: tank@backup
+    type: [snapshot]
+    properties: [guid]
+    content_digest: true
+  register: tank_backup
 """
 
 RETURN = r"""
@@ -76,6 +94,12 @@ datasets:
       properties:
         quota: {value: 10737418240, source: local, from: null}
         compression: {value: lz4, source: inherited, from: tank}
+  contains:
+    sha256:
+      description: With O(content_digest), the snapshot's content digest (snapshots only).
+      returned: when O(content_digest=true), for snapshots
+      type: str
+      sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 missing:
   description: Names in O(name) that do not exist.
   returned: always
@@ -85,7 +109,7 @@ missing:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.helix.zfs.plugins.module_utils import _zfs_get
+from ansible_collections.helix.zfs.plugins.module_utils import _content_digest, _zfs_get
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import run_module
 
 
@@ -100,8 +124,11 @@ def read(cli, p):
         for name in p["properties"]:
             if ":" in name:
                 props.setdefault(name, dict(unset))
-    return {"changed": False, "missing": missing,
-            "datasets": [{"name": n, "properties": props} for n, props in found.items()]}
+    out = [{"name": n, "properties": props} for n, props in found.items()]
+    for d in out if p["content_digest"] else ():
+        if "@" in d["name"]:
+            d["sha256"] = _content_digest.snapshot_digest(cli, d["name"])
+    return {"changed": False, "missing": missing, "datasets": out}
 
 
 def main():
@@ -115,6 +142,7 @@ def main():
             properties=dict(type="list", elements="str", default=[
                 "type", "used", "available", "referenced", "mountpoint", "quota", "compression",
                 "encryption", "keystatus", "origin", "createtxg", "guid"]),
+            content_digest=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )

@@ -241,8 +241,10 @@ resumed:
   sample: "no"
 verified:
   description:
-    - Per dataset, what was compared and found equal - C(dataset), C(snapshot), C(guid),
-      C(logicalreferenced) (source, target) and, when its content was compared, C(sha256).
+    - Per dataset, what was compared and found equal - C(source) (the source dataset),
+      C(dataset) (the target), C(snapshot), C(guid), C(logicalreferenced) (source, target),
+      C(raw) (sent raw: the target cannot read its content without the key) and, when its
+      content was compared, C(sha256).
   returned: always
   type: list
   elements: dict
@@ -446,45 +448,22 @@ class Replicator:
         if abs(a - b) > SIZE_SLACK + max(a, b) // 1000:
             raise PlanError("verification failed: %s logicalreferenced %s on the source, %s on the target"
                             % (newest["name"], a, b))
-        out = {"dataset": tds, "snapshot": newest["short"], "guid": got["guid"], "logicalreferenced": [a, b]}
+        out = {"source": sds, "dataset": tds, "snapshot": newest["short"], "guid": got["guid"],
+               "logicalreferenced": [a, b], "raw": rplan.encrypted(src, sds) and not self.p["send_decrypted"]}
         if self.p["verify"] != "guid" and tds not in self.by_guid_only:
             volume = src["datasets"][sds]["type"] == "volume"
             out["sha256"] = self.compare_content(newest["name"], got["name"], volume)
         self.r["verified"].append(out)
 
-    def digest(self, cli, snap, remote, volume):
-        """The content digest of a snapshot, read through a temporary read-only clone: its files,
-        or a volume's blocks (its device). The clone's name is this run's own, and only a clone
-        this run made is destroyed."""
-        pool = snap.split("/")[0].split("@")[0]
-        tag = "%d-%s" % (os.getpid(), os.urandom(4).hex())
-        clone = "%s/helix-verify-%s" % (pool, tag)
-        path = "/dev/zvol/" + clone if volume else "/run/helix-verify-%s" % tag
-        # rc 1 also when the clone was made but could not mount (an encrypted target without its
-        # key): the check below says so. The name is this run's own, so whatever bears it, this
-        # run made, and destroys.
-        clone_argv = ["zfs", "clone", "-o", "readonly=on"] + ([] if volume else ["-o", "mountpoint=" + path]) \
-            + [snap, clone]
-        rc, _out, err = cli.run(clone_argv, ok_rcs=(0, 1))
-        try:
-            rc2, out, _err = cli.run(["zfs", "get", "-H", "-o", "value", "mounted,keystatus", clone], ok_rcs=(0, 1))
-            if rc2 != 0:
-                raise ZfsCommandError(cli.failure(clone_argv, rc, err), cmd=cli.command(clone_argv), rc=rc, stderr=err)
-            mounted, keystatus = (out.split() + ["-", "-"])[:2]
-            if mounted != "yes" and not volume:
-                raise PlanError("cannot read the content of %s to verify it: its clone did not mount (keystatus "
-                                "%s; an encrypted target needs its key loaded for verify: content)" % (snap, keystatus))
-            if remote:
-                _rc, out, _err = self.m.run_command(cli.shell_argv(_content_digest.remote_command(path)),
-                                                    check_rc=True)
-                return out.strip()
-            return _content_digest.local_digest(path)
-        finally:
-            cli.run(["zfs", "destroy", clone], ok_rcs=(0, 1))
+    def remote_digest(self, path):
+        _rc, out, _err = self.m.run_command(self.tgt_cli.shell_argv(_content_digest.remote_command(path)),
+                                            check_rc=True)
+        return out.strip()
 
     def compare_content(self, s, t, volume):
-        a = self.digest(self.src_cli, s, False, volume)
-        b = self.digest(self.tgt_cli, t, bool(self.p["target_host"]), volume)
+        a = _content_digest.snapshot_digest(self.src_cli, s, volume)
+        b = _content_digest.snapshot_digest(self.tgt_cli, t, volume,
+                                            self.remote_digest if self.p["target_host"] else _content_digest.local_digest)
         if a != b:
             raise PlanError("content verification failed: %s and %s differ (sha256 %s vs %s)" % (s, t, a, b))
         return a

@@ -43,11 +43,7 @@ def test_whole_trees_and_the_undo_puts_each_back():
         {"name": "fb/new/db", "inherit": ["readonly", "helix:role"], "properties": {"canmount": "on"}},
         {"name": "fb/new/db/x", "inherit": ["readonly", "helix:role"], "properties": {"canmount": "on"}}]
     assert got["demote"] == [{"name": "fb/new", "properties": {"readonly": "on", "helix:role": "replica"}}]
-    assert got["verify"] == {"fa/app": "content"}
 
-
-def test_an_encrypted_tree_is_verified_by_guid():
-    assert migration_changes([{"source": "fa/sec", "target": "fb/sec"}], SEEN, "lab2", "r1")["verify"] == {"fa/sec": "guid"}
 
 
 @pytest.mark.parametrize("pairs, seen", [("x", []), ([{"source": "fa/app"}], SEEN), ([{"source": "fa/none", "target": "t"}], SEEN)])
