@@ -109,13 +109,17 @@ def main():
         writes, resolved = tun.plan(requested, live, memtotal, arc)
     except tun.TunableError as e:
         module.fail_json(msg=str(e))
+    changes = [{"name": n, "before": b, "after": a} for n, b, a in writes]
     if writes and not module.check_mode:
-        for name, _before, after in writes:
+        for done, (name, _before, after) in enumerate(writes):
             try:
                 with open(os.path.join(PARAMS, name), "w") as f:
                     f.write(after)
             except (IOError, OSError) as e:
-                module.fail_json(msg="zfs refused %s=%s: %s" % (name, after, e), changes=[], resolved=resolved)
+                # What was written before stays written: the result says so.
+                module.fail_json(msg="zfs refused %s=%s: %s%s" % (
+                    name, after, e, " (after writing %s)" % ", ".join(c["name"] for c in changes[:done]) if done
+                    else ". Nothing was changed."), changed=done > 0, changes=changes[:done], resolved=resolved)
         # Verify: the files, and the ARC's effective bounds.
         arc = tun.parse_kstat(read(ARCSTATS) or "")
         bad = []
@@ -128,8 +132,8 @@ def main():
             if want and want != "0" and want.isdigit() and arc.get(stat) != int(want):
                 bad.append("the ARC's %s is %s, not %s" % (stat, arc.get(stat), want))
         if bad:
-            module.fail_json(msg="zfs did not take every value: %s" % "; ".join(bad), resolved=resolved)
-    changes = [{"name": n, "before": b, "after": a} for n, b, a in writes]
+            module.fail_json(msg="zfs did not take every value: %s" % "; ".join(bad), changed=True, changes=changes,
+                             resolved=resolved)
     result = {"changed": bool(writes), "changes": changes, "resolved": resolved, "memtotal": memtotal}
     if module._diff:
         result["diff"] = {"before": "".join("%s=%s\n" % (n, b) for n, b, _a in writes),

@@ -70,3 +70,12 @@ def test_bad_requests_change_nothing(restore, parameters, msg):
     r = run_module("zfs_tunables", {"parameters": parameters})
     assert r.get("failed") and msg in r["msg"], r
     assert state() == before
+
+
+def test_a_value_zfs_refuses_after_a_good_one_reports_what_was_written(restore):
+    # Issue 16 (A14): the good write stayed, and the result said changed=false, changes=[].
+    before = param("l2arc_write_max")
+    r = run_module("zfs_tunables", {"parameters": {"l2arc_write_max": "24M", "zfs_vdev_async_write_max_active": "x1"}})
+    assert r.get("failed") and "zfs refused zfs_vdev_async_write_max_active=x1" in r["msg"], r
+    assert (r["changed"], [c["name"] for c in r["changes"]]) == (True, ["l2arc_write_max"]), r
+    assert "after writing l2arc_write_max" in r["msg"] and param("l2arc_write_max") == str(24 << 20) != before
