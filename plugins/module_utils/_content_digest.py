@@ -92,7 +92,7 @@ def snapshot_digest(cli, snap, volume=None, read=local_digest):
 
 def _destroy(cli, clone, tries=20):
     """Destroy the clone; a volume's stays busy while udev still probes its new device."""
-    for _ in range(tries):
+    for _attempt in range(tries):
         rc, _out, err = cli.run(["zfs", "destroy", clone], ok_rcs=(0, 1))
         if rc == 0 or "busy" not in err:
             return

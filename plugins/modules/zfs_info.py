@@ -45,7 +45,7 @@ options:
         filesystem's paths, modes and file bytes, a volume's blocks - the same on any host that
         holds the same snapshot. It is read through a temporary read-only clone (named
         C(POOL/helix-verify-...), destroyed afterwards), so it reads every byte of the snapshot.
-      - This is how the playbooks compare a copy with its source: on each host, as root through
+      - This is how the playbooks compare a copy with its source, on each host, as root through
         Ansible, never through a replication key. An encrypted snapshot needs its key loaded.
     type: bool
     default: false

@@ -243,7 +243,7 @@ verified:
   description:
     - Per dataset, what was compared and found equal - C(source) (the source dataset),
       C(dataset) (the target), C(snapshot), C(guid), C(logicalreferenced) (source, target),
-      C(raw) (sent raw: the target cannot read its content without the key) and, when its
+      C(raw) (sent raw, so the target cannot read its content without the key) and, when its
       content was compared, C(sha256).
   returned: always
   type: list

@@ -106,11 +106,10 @@ options:
         days old, one per hour. Up to 30 days old, one per day. Older ones go. Buckets are
         aligned to the epoch; the oldest snapshot in a bucket is the one kept.
       - Owned snapshots of a class the policy does not name are left alone.
-      - The policy takes no snapshot of a replica (V(readonly=on), or C(helix:role=replica)):
-        its snapshots come from its source, and one of its own would make the next incremental
-        diverge. Nor of a dataset mid-receive (it has a C(receive_resume_token)): ZFS calls it
-        busy, which would fail the one atomic snapshot of every dataset. Their snapshots are still
-        pruned.
+      - The policy takes no snapshot of a replica (V(readonly=on), or C(helix:role=replica)),
+        whose snapshots come from its source (one of its own would make the next incremental
+        diverge), nor of a dataset mid-receive (it has a C(receive_resume_token)), which ZFS calls
+        busy (failing the one atomic snapshot of every dataset). Their snapshots are still pruned.
     type: raw
   prefix:
     description: The name prefix of the snapshots O(policy) takes and prunes.

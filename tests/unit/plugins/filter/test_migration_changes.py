@@ -45,7 +45,6 @@ def test_whole_trees_and_the_undo_puts_each_back():
     assert got["demote"] == [{"name": "fb/new", "properties": {"readonly": "on", "helix:role": "replica"}}]
 
 
-
 @pytest.mark.parametrize("pairs, seen", [("x", []), ([{"source": "fa/app"}], SEEN), ([{"source": "fa/none", "target": "t"}], SEEN)])
 def test_bad_input(pairs, seen):
     with pytest.raises(AnsibleFilterError, match="migration_changes"):
