@@ -276,6 +276,15 @@ SIZE_SLACK = 64 * 1024
 RESUME_HOLD = "helix-resume"
 
 
+def read_holds(cli, snaps):
+    """{(snapshot, tag)} of the snapshots that have holds at all (one ``zfs holds``, or none)."""
+    names = [s["name"] for s in snaps if s["userrefs"]]
+    if not names:
+        return set()
+    _rc, out, _err = cli.run(["zfs", "holds", "-H"] + names)
+    return {(f[0], f[1]) for f in (ln.split("\t") for ln in out.splitlines()) if len(f) > 1}
+
+
 def listing(cli, root, recursive, allow_missing=False):
     out, missing = list_tree(cli, [root], rplan.COLUMNS, recursive)
     if missing and not allow_missing:
@@ -364,21 +373,6 @@ class Replicator:
         except ZfsCommandError:
             return []
 
-    def release_resume_holds(self, src, sds):
-        """Release the holds ``hold_for_resume`` placed on ``sds``'s snapshots, once its target has
-        no token left. Read only when a snapshot there has a hold at all."""
-        held = [s["name"] for s in src["snaps"].get(sds, []) if s["userrefs"]]
-        if not held:
-            return
-        _rc, out, _err = self.src_cli.run(["zfs", "holds", "-H"] + held)
-        mine = [f[0] for f in (ln.split("\t") for ln in out.splitlines()) if len(f) > 1 and f[1] == RESUME_HOLD]
-        if mine:
-            argv = ["zfs", "release", RESUME_HOLD] + mine
-            self.r["commands"].append(argv)
-            self.r["changed"] = True
-            if not self.m.check_mode:
-                self.src_cli.run(argv)
-
     def resume(self, src, tgt, sds, tds):
         """Resume an interrupted receive, or abort a stale token. True when the target changed."""
         token = (tgt["datasets"].get(tds) or {}).get("props", {}).get("receive_resume_token")
@@ -425,7 +419,6 @@ class Replicator:
             if not self.m.check_mode:
                 self.verify(src, tgt, sds, tds, newest)
             self.mark(src, tgt, sds, tds, newest)
-            self.release_resume_holds(src, sds)
         if p["prune_target"]:
             # After the sends and their checks: a failed run prunes nothing.
             doomed = [t for sds, tds in todo for t in rplan.pruned_on_source(src, tgt, sds, tds)]
@@ -469,25 +462,26 @@ class Replicator:
         return a
 
     def mark(self, src, tgt, sds, tds, newest):
-        """Bookmark the newest sent snapshot; move the hold to it on both sides. Planned the same
-        way in check mode (holds are read, never changed, then)."""
+        """After a good send: bookmark the newest sent snapshot (and prune old bookmarks), move the
+        hold to it on both sides, and release the holds ``hold_for_resume`` placed (the target has
+        no token left). Planned the same way in check mode (holds are read, never changed, then)."""
         mark = bookmark_argv(src, sds, newest, self.p["bookmark"])
         todo = [(self.src_cli, mark)] if mark else []
         marks = src["bookmarks"].get(sds, []) + ([{"name": mark[-1], "guid": newest["guid"]}] if mark else [])
         todo += [(self.src_cli, ["zfs", "destroy", b["name"]])
                  for b in rplan.stale_bookmarks(marks, self.p["keep_bookmarks"], newest["guid"])]
         tag = self.p["hold"]
-        sides = ((self.src_cli, src["snaps"][sds], newest["name"]),
-                 (self.tgt_cli, tgt["snaps"].get(tds, []), "%s@%s" % (tds, newest["short"])))
-        for cli, snaps, name in sides if tag else ():
-            names = [s["name"] for s in snaps if s["userrefs"]]
-            held = set()
-            if names:
-                _rc, out, _err = cli.run(["zfs", "holds", "-H"] + names)
-                held = {(f[0], f[1]) for f in (ln.split("\t") for ln in out.splitlines()) if len(f) > 1}
+        src_held = read_holds(self.src_cli, src["snaps"][sds])
+        sides = ((self.src_cli, src_held, newest["name"]),
+                 (self.tgt_cli, read_holds(self.tgt_cli, tgt["snaps"].get(tds, [])) if tag else set(),
+                  "%s@%s" % (tds, newest["short"])))
+        for cli, held, name in sides if tag else ():
             if (name, tag) not in held:
                 todo.append((cli, ["zfs", "hold", tag, name]))
             todo += [(cli, ["zfs", "release", tag, old]) for old, t in sorted(held) if t == tag and old != name]
+        resumed = sorted(n for n, t in src_held if t == RESUME_HOLD)
+        if resumed:
+            todo.append((self.src_cli, ["zfs", "release", RESUME_HOLD] + resumed))
         for cli, argv in todo:
             self.r["commands"].append(self.shown(argv) if cli is self.tgt_cli and cli is not self.src_cli else argv)
             self.r["changed"] = True

@@ -377,7 +377,8 @@ def compute(cli, p, names):
     key = IdentityCache()
     pool, pools = read_pools(cli, name)
     desired = desired_layout(p) if state in ("present", "imported") else None
-    names.update(plan.display_names(key, plan.current_layout(pool, key)["paths"] if pool else {},
+    current = plan.current_layout(pool, key) if pool else None
+    names.update(plan.display_names(key, current["paths"] if current else {},
                                     plan.declared_devices(desired) if desired else []))
     cmds = []
     if state == "absent":
@@ -413,7 +414,6 @@ def compute(cli, p, names):
         after = {"layout": plan.summarize(desired, key), "properties": dict(p["properties"])}
         return pool, [cmd], {"state": "absent"}, after
 
-    current = plan.current_layout(pool, key)
     states = plan.device_states(pool, key)
     before = {"layout": plan.summarize(current),
               "devices": {k: v[0] for k, v in sorted(states.items())},
