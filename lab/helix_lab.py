@@ -30,6 +30,11 @@ PORT_BASE = int(os.environ.get("HELIX_LAB_PORT_BASE", "2220"))
 DISKS = int(os.environ.get("HELIX_LAB_DISKS", "20"))
 DISK_SIZE = os.environ.get("HELIX_LAB_DISK_SIZE", "1G")
 MEMORY = os.environ.get("HELIX_LAB_MEMORY", "2048")
+# One vCPU per guest: with two or more guests busy on a 2-core machine (the guest, site, fleet
+# and placement stages), two vCPUs each ran the same in-guest tests ~30% slower (MTTCG's
+# cross-vCPU TLB flushes and four vCPU threads on two cores); one guest alone was ~18% faster
+# with two. Measured 2026-12-04, see bench/results/lab_task_cost.md.
+SMP = os.environ.get("HELIX_LAB_SMP", "1")
 MAX_HOSTS = 8  # the guests' /etc/hosts and guestfwd rules know lab1..lab8
 BOOT_TIMEOUT = int(os.environ.get("HELIX_LAB_BOOT_TIMEOUT", "400"))
 INVENTORY = os.path.join(REPO, "inventories", "lab", "hosts.yml")
@@ -110,7 +115,7 @@ def ssh_base(idx, key):
 
 def start(idx, img):
     rd = run_dir(idx)
-    config = "%s disks=%d size=%s memory=%s" % (img, DISKS, DISK_SIZE, MEMORY)
+    config = "%s disks=%d size=%s memory=%s smp=%s" % (img, DISKS, DISK_SIZE, MEMORY, SMP)
     if pid_of(idx):
         try:
             with open(os.path.join(rd, "config")) as f:
@@ -136,7 +141,7 @@ def start(idx, img):
     fwd = ",".join("guestfwd=tcp:10.0.2.%d:22-cmd:nc 127.0.0.1 %d" % (100 + j, port_of(j))
                    for j in range(1, MAX_HOSTS + 1) if j != idx)
     cmd = ["qemu-system-x86_64", "-name", "lab%d" % idx, "-nodefaults", "-display", "none",
-           "-machine", "q35", "-accel", "tcg,thread=multi", "-cpu", "qemu64", "-smp", "2",
+           "-machine", "q35", "-accel", "tcg,thread=multi", "-cpu", "qemu64", "-smp", SMP,
            "-m", MEMORY, "-kernel", os.path.join(img, "vmlinuz"),
            "-initrd", os.path.join(img, "initrd.img"),
            "-append", "root=LABEL=helixroot rw console=ttyS0,115200 net.ifnames=0 quiet "

@@ -10,8 +10,8 @@ HEXKEY = "5f3c" * 16  # 64 hex characters, found nowhere else on the host
 
 
 @pytest.fixture
-def pool(disks):
-    sh("zpool create -f -O mountpoint=/htd htd %s" % disks[0])
+def pool(forced_disks):
+    sh("zpool create -f -O mountpoint=/htd htd %s" % forced_disks[0])
     return "htd"
 
 

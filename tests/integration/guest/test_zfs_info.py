@@ -2,8 +2,8 @@
 from conftest import run_module, sh
 
 
-def test_datasets_snapshots_bookmarks_with_sources(disks):
-    sh("zpool create -f -O compression=zstd htinfo %s" % disks[0])
+def test_datasets_snapshots_bookmarks_with_sources(forced_disks):
+    sh("zpool create -f -O compression=zstd htinfo %s" % forced_disks[0])
     sh("zfs create -o quota=1G htinfo/a && zfs create htinfo/a/b && zfs snapshot htinfo/a@s1 "
        "&& zfs bookmark htinfo/a@s1 htinfo/a#b1")
     args = {"name": ["htinfo/a", "htinfo/nosuch"], "recursive": True, "type": ["all"],

@@ -22,8 +22,8 @@ def peer(cmd, check=True):
 
 
 @pytest.fixture
-def pools(disks):
-    sh("zpool create -f -O mountpoint=/htsrc htsrc %s" % disks[0])
+def pools(forced_disks):
+    sh("zpool create -f -O mountpoint=/htsrc htsrc %s" % forced_disks[0])
     peer("zpool destroy -f pdst 2>/dev/null; zpool labelclear -f %s 2>/dev/null; wipefs -qa %s; "
          "zpool create -f -O mountpoint=/pdst pdst %s" % (PEER_DISK, PEER_DISK, PEER_DISK))
     yield
@@ -130,25 +130,35 @@ def test_content_verify_of_a_volume_reads_its_blocks(pools):
 
 
 # Kills the receive on the target mid-stream, from one ssh session there (no round trip slows
-# it). Once the receive has read AFTER bytes, it waits until the txg open at that moment has
-# synced (its line in the pool's txgs kstat says C): progress is then on disk and a resume
-# token will exist.
+# it). Once the receive has read AFTER bytes, the sshd feeding it is stopped (the receive starves,
+# so the send can't finish meanwhile), then it waits until the txg open at that moment has synced
+# (its line in the pool's txgs kstat says C): progress is then on disk and a resume token will
+# exist. Between finding the receive and stopping its feeder only bash builtins run: a fork per
+# poll on a one-vCPU guest busy receiving once let the whole stream through unseen.
 _KILLER = """for i in $(seq 1 2400); do
   pid=$(pgrep -f '[r]eceive -s -u' | head -1)
-  if [ -n "$pid" ] && [ "$(awk '/^rchar:/{print $2}' /proc/$pid/io 2>/dev/null || echo 0)" -ge %(after)d ]; then
-    t=$(awk 'END {print $1}' /proc/spl/kstat/zfs/%(pool)s/txgs)
-    for j in $(seq 1 100); do
-      awk -v t="$t" '$1 == t && $3 == "C" {found = 1} END {exit !found}' /proc/spl/kstat/zfs/%(pool)s/txgs && break
-      sleep 0.05
-    done
-    pkill -9 -f '[r]eceive -s -u'; exit 0
-  fi
+  [ -n "$pid" ] && break
   sleep 0.05
 done
-exit 1"""
+[ -n "$pid" ] || exit 1
+feeder=$pid comm=
+while [ "$comm" != sshd ]; do
+  read -r -a stat < /proc/$feeder/stat && feeder=${stat[3]} && read -r comm < /proc/$feeder/comm || exit 1
+done
+rchar=0
+while [ "$rchar" -lt %(after)d ]; do
+  { while read -r key value; do if [ "$key" = rchar: ]; then rchar=$value; fi; done < /proc/$pid/io; } 2>/dev/null || exit 1
+done
+kill -STOP $feeder
+t=$(awk 'END {print $1}' /proc/spl/kstat/zfs/%(pool)s/txgs)
+for j in $(seq 1 400); do
+  awk -v t="$t" '$1 == t && $3 == "C" {found = 1} END {exit !found}' /proc/spl/kstat/zfs/%(pool)s/txgs && break
+  sleep 0.05
+done
+kill -9 $pid; kill -CONT $feeder"""
 
 
-def _interrupted_replicate(args, after=4 << 20):
+def _interrupted_replicate(args, after=2 << 20):
     """Run the module in another process, kill the receive on the target mid-stream, and return
     that run's result. The target syncs a txg every second (see ``fast_txgs``), and the kill
     waits for a txg to sync after the receive has read ``after`` bytes, so a resume token exists."""
@@ -187,7 +197,7 @@ def test_interrupted_sends_resume_from_the_token(pools, fast_txgs):
     resumed, rounds = 0, 4
     for i in range(rounds):
         args = dict(base, verify="content" if i == rounds - 1 else "guid")
-        fill("/htsrc/big", 40, i)
+        fill("/htsrc/big", 16, i)
         sh("zfs snapshot htsrc/big@r%d" % i)
         first = _interrupted_replicate(args)
         token = peer("zfs get -H -o value receive_resume_token pdst/big 2>/dev/null; true").strip()
@@ -216,7 +226,7 @@ def test_interrupted_sends_resume_from_the_token(pools, fast_txgs):
 
 def test_a_stale_token_is_aborted_and_the_send_starts_over(pools, fast_txgs):
     sh("zfs create -o compression=off htsrc/st")
-    fill("/htsrc/st", 40, 1)
+    fill("/htsrc/st", 16, 1)
     sh("zfs snapshot htsrc/st@a")
     args = {"source": "htsrc/st", "target": "pdst/st", "target_host": PEER}
     first = _interrupted_replicate(args)

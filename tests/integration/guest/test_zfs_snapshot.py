@@ -13,8 +13,8 @@ T0 = calendar.timegm((2026, 11, 21, 0, 0, 0))  # the simulated day starts here, 
 
 
 @pytest.fixture
-def pool(disks):
-    sh("zpool create -f -O mountpoint=/hts hts %s" % disks[0])
+def pool(forced_disks):
+    sh("zpool create -f -O mountpoint=/hts hts %s" % forced_disks[0])
     sh("zfs create hts/app && zfs create hts/app/db && zfs create hts/app/files && zfs create hts/other")
     return "hts"
 
