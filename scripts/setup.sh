@@ -2,6 +2,7 @@
 # Install everything the project needs on a fresh Debian 12 machine (run as root):
 # host packages for the lab, and the controller venv in $HELIX_CACHE (reused when the
 # requirements are unchanged). Idempotent and quick when everything is already there.
+# `setup.sh packages` installs only the host packages (all the lab image build needs).
 set -euo pipefail
 # shellcheck source=scripts/env.sh
 . "$(dirname "$0")/env.sh"
@@ -23,6 +24,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     systemctl disable --now prometheus >/dev/null 2>&1 || true
   fi
 fi
+
+[ "${1:-}" = packages ] && exit 0
 
 # venvs are not relocatable, so build in place; the stamp marks a complete install.
 if [ ! -e "$HELIX_VENV/.helix-complete" ]; then

@@ -22,23 +22,32 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 t_setup=$SECONDS
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(unit changelog sanity lint promtool lab guest targets site fleet placement)
+lab_stages=(lab guest targets site fleet placement)
+want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+wants_lab() { local s; for s in "${lab_stages[@]}"; do want "$s" && return 0; done; return 1; }
+out=$(cd "$here/.." && pwd)/tests/output
+rm -rf "$out" && mkdir -p "$out/junit"
+# A cold machine builds the lab image (~5 minutes, mostly one core compiling zfs-dkms) while the
+# controller venv is made and the controller-only stages run: it needs only the host packages.
+bash "$here/setup.sh" packages || exit 1
+build_pid=
+if wants_lab; then
+  bash "$here/../lab/helix-lab" build >"$out/image-build.log" 2>&1 &
+  build_pid=$!
+fi
 bash "$here/setup.sh" || exit 1
 t_setup=$((SECONDS - t_setup))
 # shellcheck source=scripts/env.sh
 . "$here/env.sh"
 cd "$HELIX_REPO" || exit 1
-
-out=$HELIX_REPO/tests/output
-rm -rf "$out" && mkdir -p "$out/junit"
-stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit changelog sanity lint promtool lab guest targets site fleet placement)
 failed_stages=()
 other_passed=0
 other_failed=0
 timed=(setup) # stage names in the order they ran, and their wall seconds
 declare -A seconds=([setup]=$t_setup)
 
-want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 stage() {  # stage NAME command...: a non-pytest stage counts as one check
   local name=$1; shift
   echo; echo "=== [$name] $*"
@@ -67,16 +76,6 @@ pytest_failed_stages=0
 mitogen() {
   ANSIBLE_STRATEGY=mitogen_linear ANSIBLE_STRATEGY_PLUGINS="$HELIX_MITOGEN_STRATEGY" "$@"
 }
-lab_stages=(lab guest targets site fleet placement)
-wants_lab() { local s; for s in "${lab_stages[@]}"; do want "$s" && return 0; done; return 1; }
-
-# A cold machine builds the lab image (~5 minutes, mostly one core compiling zfs-dkms) while the
-# controller-only stages run on the other core.
-build_pid=
-if wants_lab; then
-  bash lab/helix-lab build >"$out/image-build.log" 2>&1 &
-  build_pid=$!
-fi
 
 started_lab=0
 cleanup() {
@@ -105,11 +104,10 @@ if wants_lab; then
 fi
 guest_tests() {  # the in-guest module tests, split over lab1 and lab2 so both cores work
   # lab1 runs the replication tests (their peer is lab2's pool pdst on d13, which the tests on
-  # lab2 leave alone), zpool's and zfs_info's; lab2 runs the rest. Measured in a cold CI run
-  # (2026-12-04, before the resume test went from 10 rounds to 4): replicate 825 s (577 of it
-  # the resume test), zpool 293 s, zfs_info 13 s | snapshot 360 s, dataset 303 s,
-  # zpool_info 129 s, tunables 1 s.
-  local lab1_tests=(tests/test_zfs_replicate.py tests/test_zpool.py tests/test_zfs_info.py)
+  # lab2 leave alone), zpool's, zpool_info's and zfs_info's; lab2 runs the rest. Measured
+  # 2026-12-04 with one vCPU per guest: replicate ~315 s, zpool 186 s, zpool_info 80 s,
+  # zfs_info 9 s | snapshot 235 s, dataset 192 s, bad input 102 s, tunables 1 s.
+  local lab1_tests=(tests/test_zfs_replicate.py tests/test_zpool.py tests/test_zpool_info.py tests/test_zfs_info.py)
   local lab2_tests=() f
   for f in tests/integration/guest/test_*.py; do
     f=tests/${f#tests/integration/guest/}
