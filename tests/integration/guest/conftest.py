@@ -108,19 +108,17 @@ def _destroy_test_pools():
 
 
 @pytest.fixture
-def disks(lab_disks, _wiped):
-    """The test disks, blank and in no pool (ZFS refuses disks with old labels unless forced):
-    wiped before the test, as a test on ``forced_disks`` leaves its destroyed pool's labels;
-    any ht* pool a test made is destroyed after it."""
-    _wipe(lab_disks)
-    yield lab_disks
-    _destroy_test_pools()
-
-
-@pytest.fixture
 def forced_disks(lab_disks, _wiped):
     """The test disks for a fixture that makes its own pool with ``zpool create -f``, which
     takes a disk whatever labels it has: no wipe (about 0.7 s of each test in the TCG lab).
     Any ht* pool is destroyed after the test."""
     yield lab_disks
     _destroy_test_pools()
+
+
+@pytest.fixture
+def disks(forced_disks):
+    """The test disks, blank and in no pool (ZFS refuses disks with old labels unless forced):
+    wiped before the test, as a test on ``forced_disks`` leaves its destroyed pool's labels."""
+    _wipe(forced_disks)
+    return forced_disks

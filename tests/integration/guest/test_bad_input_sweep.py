@@ -4,7 +4,7 @@ message (no traceback), ``changed`` true only if something ran, and the host's p
 One pool for all of them (a pool per case would cost more than the cases)."""
 import pytest
 
-from conftest import POOL_PREFIX, _destroy_test_pools, _wipe, run_module, sh
+from conftest import POOL_PREFIX, _destroy_test_pools, run_module, sh
 
 D = "/dev/disk/by-id/virtio-helix-d%d"
 
@@ -14,8 +14,7 @@ def sweep_pool(lab_disks, _wiped):
     sh("zpool create -f -O mountpoint=/htsw htsw mirror %s %s" % (D % 1, D % 2))
     sh("zfs create htsw/a && zfs create htsw/a/b && zfs create -V 16M htsw/vol && zfs snapshot -r htsw/a@s1")
     yield "htsw"
-    _destroy_test_pools()
-    _wipe(lab_disks)
+    _destroy_test_pools()  # the disks are wiped by whichever later test needs them blank
 
 
 def host_state():

@@ -159,9 +159,9 @@ kill -9 $pid; kill -CONT $feeder"""
 
 
 def _interrupted_replicate(args, after=2 << 20):
-    """Run the module in another process, kill the receive on the target mid-stream, and return
-    that run's result. The target syncs a txg every second (see ``fast_txgs``), and the kill
-    waits for a txg to sync after the receive has read ``after`` bytes, so a resume token exists."""
+    """Run the module in another process, kill the receive on the target mid-stream (see
+    ``_KILLER``), and return that run's result. The target syncs a txg every second (see
+    ``fast_txgs``), so the wait for a synced txg after ``after`` bytes is short."""
     pool = args["target"].split("/")[0]
     killer = subprocess.Popen(["ssh", PEER, _KILLER % {"after": after, "pool": pool}],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
