@@ -25,7 +25,7 @@ rm -rf "$out" && mkdir -p "$out"
 inv=(-i inventories/lab -i tests/fleet/inventory.yml)
 lab() { bash lab/helix-lab ssh "$@"; }
 fail() { echo "fleet: FAILED: $*" >&2; exit 1; }
-step() { echo; echo "--- fleet: $*"; }
+step() { echo; echo "--- fleet: [${SECONDS} s] $*"; }
 play() {  # play LOG ARGS...: run a playbook, log kept in $out; returns its rc
   local log=$out/$1.log; shift
   local rc=0

@@ -9,13 +9,14 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.helix.zfs.plugins.module_utils import _placement as placement
+from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError
 
 
 def usable_bytes(layout, disks, disk_bytes, ashift=12, recordsize=131072, reservation=0, headroom=1.0, vdevs=1):
     try:
         return placement.usable_bytes(layout, disks, disk_bytes, ashift=ashift, recordsize=recordsize,
                                       reservation=reservation, headroom=headroom, vdevs=vdevs)
-    except placement.PlacementError as e:
+    except HelixError as e:
         raise AnsibleFilterError("usable_bytes: %s" % e)
 
 

@@ -11,8 +11,8 @@ import os
 import shlex
 import time
 
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCommandError
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import PlanError
+from ansible_collections.helix.zfs.plugins.module_utils._errors import ZfsCommandError
+from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 DIGEST_PY = r'''
 import hashlib, os, stat, sys, time

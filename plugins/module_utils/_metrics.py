@@ -109,7 +109,7 @@ def parse_snapshots(text):
 def schedule(conf):
     """A snapshot_schedule configuration ({datasets, recursive, policy, prefix?, owner?}, as the
     role writes it to /etc/helix-zfs/snapshot/NAME.json) -> what the metrics need of it. Raises
-    policy.PolicyError (a ValueError) or KeyError for a bad one."""
+    PlanError or KeyError for a bad one."""
     return {"datasets": list(conf["datasets"]), "recursive": bool(conf.get("recursive", False)),
             "classes": policy.classes_of(policy.parse_policy(conf["policy"])),
             "prefix": conf.get("prefix", "helix_"), "owner": conf.get("owner", "helix.zfs")}

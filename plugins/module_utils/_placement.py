@@ -42,6 +42,7 @@ import shlex
 import struct
 
 from ansible_collections.helix.zfs.plugins.module_utils._props import ROLE_PROP, parse_size
+from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 KEYS = ("name", "summary", "size", "copies", "min_copies", "retention", "reproduction_cost",
         "legal_framework", "snapshot_policy", "replication_policy", "pin", "primary")
@@ -80,10 +81,6 @@ _C1 = 0xBF58476D1CE4E5B9
 _C2 = 0x94D049BB133111EB
 _U64 = 2.0 ** -64
 _EPS = 1e-9  # a balance move must improve a deviation by more than this (float noise)
-
-
-class PlacementError(Exception):
-    """The catalog, topology or request can't be placed; the message says what, one line each."""
 
 
 def _h64(text):
@@ -259,11 +256,11 @@ def _entry_problems(e, out):
 
 def parse_catalog(entries):
     """The dataset catalog (a list of YAML-loaded mappings) -> normalized entries sorted by name.
-    Every problem is collected: PlacementError's message has one line per bad entry,
+    Every problem is collected: PlanError's message has one line per bad entry,
     ``catalog entry #3 (projects/x): copies must be an integer >= 1`` (entries count from 1).
     Idempotent: normalized entries parse to themselves."""
     if not isinstance(entries, (list, tuple)):
-        raise PlacementError("the catalog must be a list of entries, got %s" % type(entries).__name__)
+        raise PlanError("the catalog must be a list of entries, got %s" % type(entries).__name__)
     lines, out, seen = [], [], {}
     for n, e in enumerate(entries, 1):
         if not isinstance(e, dict):
@@ -289,7 +286,7 @@ def parse_catalog(entries):
             lines.append("catalog entry #%d (%s): nested under catalog entry #%d (%s); a copy is the whole "
                          "subtree, so list only one of them" % (nb, b, na, a))
     if lines:
-        raise PlacementError(_join(lines))
+        raise PlanError(_join(lines))
     return [pair[1] for pair in sorted(out, key=lambda t: t[1]["name"])]
 
 
@@ -299,7 +296,7 @@ def topology(hosts):
     pools}}, "domains": {domain: {hosts, capacity}}}``. Capacity is the usable bytes to fill
     (see usable_bytes). One error line per bad host."""
     if not isinstance(hosts, dict):
-        raise PlacementError("the topology must be a mapping of host -> {domain, pools}, got %s" % type(hosts).__name__)
+        raise PlanError("the topology must be a mapping of host -> {domain, pools}, got %s" % type(hosts).__name__)
     lines = []
     pools, hs, doms = {}, {}, {}
     for host in sorted(hosts, key=str):
@@ -356,7 +353,7 @@ def topology(hosts):
         d["hosts"].append(host)
         d["capacity"] += sum(pools[i]["capacity"] for i in ids)
     if lines:
-        raise PlacementError(_join(lines))
+        raise PlanError(_join(lines))
     return {"pools": pools, "hosts": hs, "domains": doms}
 
 
@@ -408,17 +405,17 @@ def place(catalog, topo, current=None, max_move_bytes=None, balance=True, tolera
     tolerance: how far (a fraction of its byte target) a pool may sit from its target before
     existing data is moved to fix it.
     Deterministic: the same inputs give the same result whatever their dict or list order.
-    Raises PlacementError naming every dataset that can't be placed."""
+    Raises PlanError naming every dataset that can't be placed."""
     entries = parse_catalog(catalog)
     topo = _as_topology(topo)
     current = current or {}
     if max_move_bytes is not None and (not _is_int(max_move_bytes) or max_move_bytes < 0):
-        raise PlacementError("max_move_bytes must be an integer >= 0 or None")
+        raise PlanError("max_move_bytes must be an integer >= 0 or None")
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 <= tolerance < 1:
-        raise PlacementError("tolerance must be a number in [0, 1) (a fraction of each pool's byte target)")
+        raise PlanError("tolerance must be a number in [0, 1) (a fraction of each pool's byte target)")
     ids = sorted(topo["pools"])
     if not ids:
-        raise PlacementError("the topology has no pools")
+        raise PlanError("the topology has no pools")
     npool = len(ids)
     index = {p: i for i, p in enumerate(ids)}
     dnames = sorted(topo["domains"])
@@ -540,7 +537,7 @@ def place(catalog, topo, current=None, max_move_bytes=None, balance=True, tolera
             errors[i] = "placed %d of %d copies of %s: no pool with room in another failure domain" % (
                 len(ch), k, _human(s))
     if errors:
-        raise PlacementError(_join(["dataset %s: %s" % (name[i], errors[i]) for i in sorted(errors, key=name.__getitem__)]))
+        raise PlanError(_join(["dataset %s: %s" % (name[i], errors[i]) for i in sorted(errors, key=name.__getitem__)]))
 
     if balance and m:
         _balance(entries, order, chosen, pinned, existing, cur_prim, used, cap, dom, hd, hps, invw, ranks,
@@ -814,9 +811,9 @@ def plan(catalog, current, target, roles=None, max_per_host=1, max_per_domain=2,
     capped). Datasets not in ``target`` are never touched: leaving the catalog destroys
     nothing. Re-planning with current == target gives no waves."""
     if not _is_int(max_per_host) or max_per_host < 1 or not _is_int(max_per_domain) or max_per_domain < 1:
-        raise PlacementError("max_per_host and max_per_domain must be integers >= 1")
+        raise PlanError("max_per_host and max_per_domain must be integers >= 1")
     if not isinstance(run, str) or not _RUN.match(run):
-        raise PlacementError("run %r must be letters, digits, _ . : - (it goes into snapshot names)" % (run,))
+        raise PlanError("run %r must be letters, digits, _ . : - (it goes into snapshot names)" % (run,))
     entries = {e["name"]: e for e in parse_catalog(catalog)}
     topo = _as_topology(topo) if topo is not None else None
     current = current or {}
@@ -913,7 +910,7 @@ def plan(catalog, current, target, roles=None, max_per_host=1, max_per_domain=2,
             add("drop_copy", ds, p, 1, prio(1), deps=sorted(set(made.values())) + last, source=pt,
                 commands=[ssh(_host(p), "zfs destroy -r", _fs(p, ds))])
     if lines:
-        raise PlacementError(_join(lines))
+        raise PlanError(_join(lines))
     return _schedule(steps, meta, max_per_host, max_per_domain)
 
 
@@ -1031,7 +1028,7 @@ def _schedule(steps, meta, max_host, max_dom):
                         future.setdefault(ready_wave(t, start), []).append(t)
             w += 1
             if w > start + 4 * n + 8:  # each wave places at least one step; this can't trigger
-                raise PlacementError("internal error: the scheduler made no progress")
+                raise PlanError("internal error: the scheduler made no progress")
         start = len(waves)
     rank = {k: j for j, k in enumerate(KINDS)}
     return [[steps[s] for s in sorted(wave, key=lambda s: (rank[meta[s][0]], steps[s]["dataset"], steps[s]["pool"]))]
@@ -1040,7 +1037,7 @@ def _schedule(steps, meta, max_host, max_dom):
 
 def simulate(current, waves):
     """Apply the steps in order to ``current`` (``{dataset: {pool: role}}``); -> the state after
-    each step, same shape. A demoted primary is a "replica" (read-only). Raises PlacementError
+    each step, same shape. A demoted primary is a "replica" (read-only). Raises PlanError
     on a step that can't run: a send from a missing copy, a second primary, dropping the
     primary or a missing copy ..."""
     state = {ds: _roles_of(v) for ds, v in (current or {}).items()}
@@ -1052,29 +1049,29 @@ def simulate(current, waves):
             where = "wave %d, %s %s on %s: " % (w, kind, ds, pool)
             if kind == "create":
                 if c:
-                    raise PlacementError(where + "the dataset already has copies")
+                    raise PlanError(where + "the dataset already has copies")
                 c[pool] = "primary"
             elif kind == "create_copy":
                 if st["source"] not in c or pool in c:
-                    raise PlacementError(where + "needs the source copy and no copy yet at the destination")
+                    raise PlanError(where + "needs the source copy and no copy yet at the destination")
                 c[pool] = "replica"
             elif kind == "demote":
                 if c.get(pool) != "primary":
-                    raise PlacementError(where + "is not the primary")
+                    raise PlanError(where + "is not the primary")
                 c[pool] = "replica"
             elif kind == "final_sync":
                 if c.get(st["source"]) != "replica" or pool not in c:
-                    raise PlacementError(where + "needs a demoted source and an existing destination")
+                    raise PlanError(where + "needs a demoted source and an existing destination")
             elif kind == "promote":
                 if pool not in c or any(r == "primary" for p, r in c.items() if p != pool):
-                    raise PlacementError(where + "the copy is missing or another primary is still writable")
+                    raise PlanError(where + "the copy is missing or another primary is still writable")
                 c[pool] = "primary"
             elif kind == "drop_copy":
                 if c.get(pool) != "replica":
-                    raise PlacementError(where + "drops a missing copy or the primary")
+                    raise PlanError(where + "drops a missing copy or the primary")
                 del c[pool]
             else:
-                raise PlacementError(where + "unknown step kind")
+                raise PlanError(where + "unknown step kind")
             state = dict(state)
             state[ds] = c
             out.append(state)
@@ -1101,23 +1098,23 @@ def usable_bytes(layout, disks, disk_bytes, ashift=12, recordsize=131072, reserv
     ZFS's labels and metaslab rounding (about 0.5%). -> a dict of every intermediate number."""
     layout = str(layout).lower()
     if layout not in _PARITY:
-        raise PlacementError("layout %r: one of stripe, mirror, raidz1, raidz2, raidz3" % (layout,))
+        raise PlanError("layout %r: one of stripe, mirror, raidz1, raidz2, raidz3" % (layout,))
     parity = _PARITY[layout]
     if layout == "raidz":
         layout = "raidz1"
     for what, v in (("disks", disks), ("ashift", ashift), ("vdevs", vdevs)):
         if not _is_int(v) or v < 1:
-            raise PlacementError("%s must be an integer >= 1" % what)
+            raise PlanError("%s must be an integer >= 1" % what)
     try:
         disk_bytes, recordsize, reservation = _size(disk_bytes), _size(recordsize), _size(reservation)
     except ValueError:
-        raise PlacementError("disk_bytes, recordsize and reservation must be sizes")
+        raise PlanError("disk_bytes, recordsize and reservation must be sizes")
     if isinstance(headroom, bool) or not isinstance(headroom, (int, float)) or headroom < 1:
-        raise PlacementError("headroom must be a number >= 1 (1.5 keeps a third of the space for snapshots)")
+        raise PlanError("headroom must be a number >= 1 (1.5 keeps a third of the space for snapshots)")
     if layout.startswith("raidz") and disks < parity + 2:
-        raise PlacementError("%s needs at least %d disks" % (layout, parity + 2))
+        raise PlanError("%s needs at least %d disks" % (layout, parity + 2))
     if layout == "mirror" and disks < 2:
-        raise PlacementError("mirror needs at least 2 disks")
+        raise PlanError("mirror needs at least 2 disks")
     sector = 1 << ashift
     raw = disks * disk_bytes * vdevs
     data = -(-recordsize // sector)
@@ -1151,7 +1148,7 @@ def placement_table(target, topo, catalog):
     for ds in sorted(target):
         for n, p in enumerate(_target_of(target[ds])):
             if p not in topo["pools"]:
-                raise PlacementError("dataset %s: pool %s is not in the topology" % (ds, p))
+                raise PlanError("dataset %s: pool %s is not in the topology" % (ds, p))
             h = topo["pools"][p]["host"]
             r = per.setdefault(h, [0, 0, 0])
             r[0] += 1

@@ -20,9 +20,11 @@ SIZE_PROPS = frozenset((
 # Size properties where "none" and 0 mean the same thing.
 NONE_IS_ZERO = frozenset(("quota", "refquota", "reservation", "refreservation",
                           "special_small_blocks"))
-# Values ZFS stores under another name: compared as the name ZFS reads back.
-# (OpenZFS >= 2.2 on Linux: xattr=sa is what xattr=on means, and it reads back as "on".)
-ALIASES = {"xattr": {"sa": "on"}}
+# The one table of value aliases (OpenZFS 2.3): both sides of a comparison are read as the value
+# they stand for. On Linux xattr=sa is what xattr=on means (it reads back as "on"); "on" for an
+# algorithm means the default one.
+ALIASES = {"xattr": {"sa": "on"}, "compression": {"on": "lz4"}, "encryption": {"on": "aes-256-gcm"},
+           "checksum": {"on": "fletcher4"}, "dedup": {"on": "sha256"}}
 # The role a dataset plays in replication and migration, as the user property ROLE_PROP says:
 # primary (writable, authoritative), replica (read-only, received), demoted, migrated.
 ROLE_PROP = "helix:role"
@@ -46,13 +48,23 @@ def parse_size(value):
         raise ValueError("%r is not a size" % (value,))
 
 
+def zfs_word(value):
+    """A value as zfs reads it: YAML's booleans (a bare ``on``, ``yes``) back to ``on``/``off``."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def zfs_words(props):
+    """zfs_word() for every value of a property dict."""
+    return {k: zfs_word(v) for k, v in props.items()}
+
+
 def normalize_value(prop, value):
     """A property value in canonical string form, for comparison only."""
     if value is None:
         return None
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    text = str(value).strip()
+    text = zfs_word(value).strip()
     base = prop.split("@", 1)[0]
     text = ALIASES.get(base, {}).get(text, text)
     if base in SIZE_PROPS:

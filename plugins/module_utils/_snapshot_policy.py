@@ -19,6 +19,7 @@ from __future__ import annotations
 import calendar
 import re
 import time
+from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdwy])\s*$")
@@ -32,15 +33,11 @@ _STAMP = "%Y%m%dT%H%M%SZ"
 _YEAR_10000 = 253402300800
 
 
-class PolicyError(ValueError):
-    """The policy or a name can't be understood; the message says which part."""
-
-
 def parse_duration(text):
     """``15m`` -> 900. Units: s, m (minutes), h, d, w, y (365 days)."""
     m = _DURATION.match(str(text))
     if not m or int(m.group(1)) == 0:
-        raise PolicyError("bad duration %r: a positive whole number and one of s, m, h, d, w, y" % (text,))
+        raise PlanError("bad duration %r: a positive whole number and one of s, m, h, d, w, y" % (text,))
     return int(m.group(1)) * _UNITS[m.group(2)]
 
 
@@ -51,39 +48,39 @@ def parse_policy(policy):
         grid = []
         for part in policy.split(","):
             if part.count(":") != 1:
-                raise PolicyError("bad keep-grid entry %r: want SPAN:INTERVAL, e.g. 6h:15m" % part.strip())
+                raise PlanError("bad keep-grid entry %r: want SPAN:INTERVAL, e.g. 6h:15m" % part.strip())
             span, interval = (parse_duration(x) for x in part.split(":"))
             if interval > span:
-                raise PolicyError("keep-grid entry %r: the interval is longer than the span" % part.strip())
+                raise PlanError("keep-grid entry %r: the interval is longer than the span" % part.strip())
             if grid and (span <= grid[-1][0] or interval < grid[-1][1]):
-                raise PolicyError("keep-grid spans must grow, and intervals must not shrink: %r" % policy)
+                raise PlanError("keep-grid spans must grow, and intervals must not shrink: %r" % policy)
             grid.append((span, interval))
         return {"grid": grid}
     if not isinstance(policy, dict) or not policy:
-        raise PolicyError("a policy is a keep-grid string or a non-empty dict of classes")
+        raise PlanError("a policy is a keep-grid string or a non-empty dict of classes")
     classes = {}
     for name, spec in policy.items():
         if not _CLASS.fullmatch(str(name)) or name == GRID_CLASS:
-            raise PolicyError("bad class name %r: lower-case letters and digits, not %r" % (name, GRID_CLASS))
+            raise PlanError("bad class name %r: lower-case letters and digits, not %r" % (name, GRID_CLASS))
         spec = {} if spec is None else spec
         if not isinstance(spec, dict):
-            raise PolicyError("class %s: want a dict of 'every' and 'keep', got %r" % (name, spec))
+            raise PlanError("class %s: want a dict of 'every' and 'keep', got %r" % (name, spec))
         if set(spec) - {"every", "keep"}:
-            raise PolicyError("class %s: only 'every' and 'keep' are allowed, got %s"
+            raise PlanError("class %s: only 'every' and 'keep' are allowed, got %s"
                               % (name, sorted(set(spec) - {"every", "keep"})))
         if "every" in spec:
             every = parse_duration(spec["every"])
         elif name in DEFAULT_EVERY:
             every = DEFAULT_EVERY[name]
         else:
-            raise PolicyError("class %s: 'every' is required (only %s have a default)"
+            raise PlanError("class %s: 'every' is required (only %s have a default)"
                               % (name, ", ".join(sorted(DEFAULT_EVERY))))
         try:
             keep = int(spec.get("keep"))
         except (TypeError, ValueError):
             keep = 0
         if keep < 1 or str(spec.get("keep")).strip() != str(keep):
-            raise PolicyError("class %s: 'keep' is a whole number of at least 1" % name)
+            raise PlanError("class %s: 'keep' is a whole number of at least 1" % name)
         classes[name] = (every, keep)
     return {"classes": classes}
 
@@ -118,14 +115,14 @@ def parse_time(text):
     if re.fullmatch(r"\d+(\.\d+)?", text):
         value = int(float(text))
         if value >= _YEAR_10000:  # time.gmtime() can't name it
-            raise PolicyError("bad time %r: epoch seconds before the year 10000" % text)
+            raise PlanError("bad time %r: epoch seconds before the year 10000" % text)
         return value
     for fmt in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%MZ", _STAMP):
         try:
             return calendar.timegm(time.strptime(text, fmt))
         except ValueError:
             pass
-    raise PolicyError("bad time %r: want UTC like 2026-11-22T05:15:00Z, or epoch seconds" % text)
+    raise PlanError("bad time %r: want UTC like 2026-11-22T05:15:00Z, or epoch seconds" % text)
 
 
 def slot_start(now, every):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.helix.zfs.plugins.module_utils._props import parse_size
+from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 # Parameters that OpenZFS has removed: named, so the error says why rather than "unknown".
 REMOVED = {
@@ -30,10 +31,6 @@ _SIZED = re.compile(r"^\s*\d+(?:\.\d+)?\s*[KMGTPE](?:i?B)?\s*$", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z0-9_.,:+-]+")
 
 
-class TunableError(Exception):
-    """The request can't be applied safely; the message says exactly why."""
-
-
 def resolve(name, value, memtotal):
     """A requested value as the string the parameter file takes: bools as 1/0, sizes in bytes,
     a percentage of RAM (for RAM_SIZED parameters) in bytes."""
@@ -43,15 +40,15 @@ def resolve(name, value, memtotal):
     m = _PERCENT.match(text)
     if m:
         if name not in RAM_SIZED:
-            raise TunableError("%s: a percentage only makes sense for %s" % (name, ", ".join(sorted(RAM_SIZED))))
+            raise PlanError("%s: a percentage only makes sense for %s" % (name, ", ".join(sorted(RAM_SIZED))))
         pct = float(m.group(1))
         if pct > 100:
-            raise TunableError("%s: %s is more than the node's RAM" % (name, text))
+            raise PlanError("%s: %s is more than the node's RAM" % (name, text))
         return str(int(memtotal * pct / 100))
     if _SIZED.match(text):
         return str(parse_size(text))
     if not _WORD.fullmatch(text):
-        raise TunableError("%s: %r is not one word (letters, digits and _ . , : + -). Nothing was changed."
+        raise PlanError("%s: %r is not one word (letters, digits and _ . , : + -). Nothing was changed."
                            % (name, text))
     return text
 
@@ -66,26 +63,26 @@ def same(live, wanted):
 def plan(requested, live, memtotal, arc):
     """requested {name: value}, live {name: file content or None when the file is missing},
     memtotal bytes, arc {c_min, c_max} (effective, from arcstats) -> ([(name, before, after)]
-    in the order to write them, {name: resolved value}). Raises TunableError, before anything
+    in the order to write them, {name: resolved value}). Raises PlanError, before anything
     is written."""
     wanted = {}
     for name in sorted(requested):
         if live.get(name) is None:
             if name in REMOVED:
-                raise TunableError("%s was removed in OpenZFS %s; drop it from the request. Nothing was changed."
+                raise PlanError("%s was removed in OpenZFS %s; drop it from the request. Nothing was changed."
                                    % (name, REMOVED[name]))
-            raise TunableError("%s is not a parameter of this node's zfs module (unknown, or removed in its "
+            raise PlanError("%s is not a parameter of this node's zfs module (unknown, or removed in its "
                                "version). Nothing was changed." % name)
         wanted[name] = resolve(name, requested[name], memtotal)
     amax, amin = wanted.get("zfs_arc_max"), wanted.get("zfs_arc_min")
     for name in ("zfs_arc_max", "zfs_arc_min", "zfs_arc_sys_free"):
         v = wanted.get(name)
         if v is not None and v.isdigit() and int(v) > memtotal:
-            raise TunableError("%s=%s is above the node's RAM (%d bytes). Nothing was changed." % (name, v, memtotal))
+            raise PlanError("%s=%s is above the node's RAM (%d bytes). Nothing was changed." % (name, v, memtotal))
     if amax is not None and amax.isdigit() and 0 < int(amax) < ARC_MAX_FLOOR:
-        raise TunableError("zfs_arc_max=%s is below 64 MiB, which ZFS silently ignores. Nothing was changed." % amax)
+        raise PlanError("zfs_arc_max=%s is below 64 MiB, which ZFS silently ignores. Nothing was changed." % amax)
     if amax and amin and amax.isdigit() and amin.isdigit() and int(amax) and int(amin) > int(amax):
-        raise TunableError("zfs_arc_min=%s is above zfs_arc_max=%s. Nothing was changed." % (amin, amax))
+        raise PlanError("zfs_arc_min=%s is above zfs_arc_max=%s. Nothing was changed." % (amin, amax))
     writes = [(n, live[n].strip(), v) for n, v in wanted.items() if not same(live[n], v)]
     # ZFS refuses an arc_min above the current arc_max, and an arc_max below the current
     # arc_min: write the one that makes room first.
@@ -101,7 +98,7 @@ def parse_meminfo(text):
     for line in text.splitlines():
         if line.startswith("MemTotal:"):
             return int(line.split()[1]) * 1024
-    raise TunableError("no MemTotal in /proc/meminfo")
+    raise PlanError("no MemTotal in /proc/meminfo")
 
 
 def parse_kstat(text):

@@ -21,6 +21,8 @@ import subprocess
 import tempfile
 import time
 
+from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError, ZfsCommandError
+
 _C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
 # 1 MiB pipes (Linux's default pipe-max-size) let the relay move a megabyte per wake-up
 # instead of 64 KiB: fewer context switches on a CPU-bound send.
@@ -60,23 +62,6 @@ class Journal:
     def record(self, shown, done):
         self.ran.append(shown)
         self.changed = self.changed or done
-
-
-class ZfsCommandError(Exception):
-    """A zfs/zpool command exited non-zero (or printed something we can't parse)."""
-
-    def __init__(self, msg, cmd, rc=None, stdout="", stderr=""):
-        super().__init__(msg)
-        self.msg = msg
-        self.cmd = cmd
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-
-    def as_result(self):
-        """Keyword arguments for module.fail_json()."""
-        return {"msg": self.msg, "cmd": self.cmd, "rc": self.rc,
-                "stdout": self.stdout, "stderr": self.stderr}
 
 
 class ZfsCli:
@@ -283,7 +268,7 @@ def error_message(argv, rc, text):
 
 
 def run_module(module, body):
-    """Run ``body(cli)`` and turn a ZfsCommandError into fail_json with cmd/rc/stdout/stderr.
+    """Run ``body(cli)`` and turn a HelixError into fail_json (cmd/rc/stdout/stderr if a command ran).
     Every failure, here or in the module, says what ran before it and whether that changed
     anything (``commands``, ``changed``), unless the module says so itself."""
     cli = ZfsCli(module)
@@ -296,6 +281,6 @@ def run_module(module, body):
     module.fail_json = fail_json
     try:
         result = body(cli)
-    except ZfsCommandError as e:
+    except HelixError as e:
         module.fail_json(**e.as_result())
     module.exit_json(**result)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.helix.zfs.plugins.module_utils._props import NONE_IS_ZERO, SIZE_PROPS, normalize_value, parse_size
+from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 # Set only by zfs create (or, for the key ones, zfs change-key): a later difference is an error.
 CREATE_ONLY = frozenset(("encryption", "keyformat", "pbkdf2iters", "casesensitivity",
@@ -26,9 +27,6 @@ READ_ONLY = frozenset((
     "usedbychildren", "usedbydataset", "usedbyrefreservation", "usedbysnapshots", "userrefs",
     "written",
 ))
-# Value aliases on OpenZFS 2.3 (what "on" means), compared as the value they stand for.
-ON_MEANS = {"compression": "lz4", "encryption": "aes-256-gcm", "checksum": "fletcher4",
-            "dedup": "sha256"}
 # Properties the plan needs beside the declared ones, read only when an option needs them, so
 # a plain converge reads little more than a bare zfs get of the declared properties would.
 KEY_PROPS = ("encryption", "keystatus", "keyformat", "encryptionroot", "mounted", "canmount",
@@ -47,15 +45,9 @@ def props_to_read(ds):
     return sorted(props)
 
 
-class PlanError(Exception):
-    """The declared state can't be reached safely; the message says exactly why."""
-
-
 def same(prop, current, wanted):
     """Are two values of ``prop`` the same setting?"""
     a, b = normalize_value(prop, current), normalize_value(prop, wanted)
-    if prop in ON_MEANS:
-        a, b = (ON_MEANS[prop] if v == "on" else v for v in (a, b))
     if prop in ("mountpoint", "keylocation") and a and b:
         a, b = a.rstrip("/") or "/", b.rstrip("/") or "/"
     return a == b

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.helix.zfs.plugins.module_utils._props import parse_value
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCommandError
+from ansible_collections.helix.zfs.plugins.module_utils._errors import ZfsCommandError
 
 _MISSING = re.compile(r"^cannot open '([^']+)': dataset does not exist$")
 # fullmatch only ("$" lets a newline through). Spaces are valid in ZFS names, inside a component.

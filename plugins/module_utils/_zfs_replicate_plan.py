@@ -10,8 +10,9 @@ counts as a base for an incremental.
 
 from __future__ import annotations
 
-from ansible_collections.helix.zfs.plugins.module_utils._props import FILESYSTEM_ONLY
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import PlanError, check_destroyable
+from ansible_collections.helix.zfs.plugins.module_utils._props import FILESYSTEM_ONLY, zfs_word
+from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import check_destroyable
 
 EXTRA = ("encryption", "receive_resume_token", "logicalreferenced", "keystatus")
 COLUMNS = ["name", "type", "guid", "createtxg", "userrefs", "clones", "written"] + list(EXTRA)
@@ -122,7 +123,7 @@ def receive_argv(tds, opts, volume=False):
             recv += ["-x", prop]
     for k, v in sorted(opts["receive_properties"].items()):
         if not (volume and k in FILESYSTEM_ONLY):
-            recv += ["-o", "%s=%s" % (k, v)]
+            recv += ["-o", "%s=%s" % (k, zfs_word(v))]  # YAML's bare on/off arrive as booleans
     return recv + [tds]
 
 

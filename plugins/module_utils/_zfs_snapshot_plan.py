@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy_mod
 from ansible_collections.helix.zfs.plugins.module_utils._props import ROLE_PROP
+from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 OWNER_PROP = "helix:owner"
 _BASE = ("name", "type", "guid", "createtxg", "userrefs", "clones", "written")
@@ -41,10 +42,6 @@ if ok then
 end
 return {failed = failed, destroyed = ok}
 """
-
-
-class PlanError(Exception):
-    """The request can't be carried out safely; the message says exactly why."""
 
 
 # The schedule that took a snapshot: a schedule prunes only its own (and unlabelled ones, taken

@@ -12,7 +12,7 @@ import os
 import time
 
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCommandError
+from ansible_collections.helix.zfs.plugins.module_utils._errors import ZfsCommandError
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import list_tree
 
 

@@ -14,6 +14,7 @@ import json
 import re
 
 from ansible_collections.helix.zfs.plugins.module_utils._props import normalize_value
+from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 # Allocation classes with their zpool keyword (data vdevs have none).
 CLASSES = (("data", None), ("special", "special"), ("dedup", "dedup"), ("log", "log"))
@@ -23,10 +24,6 @@ VDEV_TYPES = ("disk", "stripe", "mirror", "raidz", "raidz1", "raidz2", "raidz3",
               "draid", "draid1", "draid2", "draid3")
 # Pool properties that only `zpool create`/`zpool import` take: never compared afterwards.
 CREATE_ONLY = frozenset(("altroot", "readonly"))
-
-
-class PlanError(Exception):
-    """The desired state can't be reached safely; the message says exactly why."""
 
 
 # ---------------------------------------------------------------------------- desired state

@@ -153,6 +153,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.helix.zfs.plugins.module_utils import _placement as placement
 from ansible_collections.helix.zfs.plugins.module_utils._placement import _fs, _host
 from ansible_collections.helix.zfs.plugins.module_utils._props import parse_size
+from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError
 
 
 def _parents(pool_id, ds):
@@ -182,12 +183,12 @@ def main():
         try:
             max_move = None if p["max_move"] is None else parse_size(p["max_move"])
         except ValueError as e:
-            raise placement.PlacementError("max_move: %s" % e)
+            raise placement.PlanError("max_move: %s" % e)
         target = placement.place(catalog, topo, current=current, max_move_bytes=max_move)
         waves = placement.plan(catalog, current, target, max_per_host=p["max_per_host"],
                                max_per_domain=p["max_per_domain"], topo=topo, run=p["run"])
         table = placement.render_table(placement.placement_table(target, topo, catalog))
-    except (placement.PlacementError, ValueError) as e:
+    except (HelixError, ValueError) as e:
         module.fail_json(msg="placement: %s" % e)
     commands, out = [], []
     for n, wave in enumerate(waves, 1):

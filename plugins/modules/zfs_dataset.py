@@ -219,6 +219,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_dataset_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_get
+from ansible_collections.helix.zfs.plugins.module_utils._props import zfs_words
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import run_module
 
 # The options of one dataset: top-level for a single-dataset task, and per O(datasets) item.
@@ -240,10 +241,6 @@ PER_DATASET = dict(
 )
 
 
-def _word(v):
-    return "on" if v is True else "off" if v is False else str(v)
-
-
 def declared(p):
     """The declared datasets, each with every per-dataset option filled in."""
     items = p["datasets"] if p["datasets"] is not None else [dict(p)]
@@ -253,7 +250,7 @@ def declared(p):
         d["name"] = item.get("name")
         if not _zfs_get.dataset_name_ok(d["name"]):
             raise plan.PlanError("invalid dataset name %r (%s)" % (d["name"], _zfs_get.NAME_RULES))
-        d["properties"] = {k: _word(v) for k, v in (d["properties"] or {}).items()}
+        d["properties"] = zfs_words(d["properties"] or {})
         plan.check_names(d["properties"])
         out.append(d)
     seen, dup = set(), set()
@@ -287,39 +284,36 @@ def key_bytes(d, keyformat, which="key"):
 
 def run(module, cli):
     p = module.params
-    try:
-        ds = declared(p)
-        props = plan.props_to_read(ds)
-        names = [d["name"] for d in ds] + [d["rename_from"] for d in ds if d["rename_from"]]
-        current, missing = _zfs_get.read(cli, names, props)
-        cmds, diffs = [], {}
-        # Parents before children when creating; children before parents when destroying.
-        for d in sorted(ds, key=lambda d: (d["state"] == "absent", d["name"].count("/") * (
-                -1 if d["state"] == "absent" else 1))):
-            exists = d["name"] not in missing
-            src = current.get(d["name"]) or current.get(d["rename_from"] or "", {})
-            kf = (d["properties"].get("keyformat") or (src.get("keyformat") or {}).get("value"))
-            if d["key"] is not None and kf not in (None, "none", "-"):
-                d["key_material"] = key_bytes(d, kf)
-            elif d["key"] is not None and not exists:
-                raise plan.PlanError("%s: key given, but no keyformat declared" % d["name"])
-            if d["new_key"] is not None and exists:
-                d["change_key"] = key_differs(cli, d, kf)
-            c, before, after = plan.plan_one(d, src, exists, d["rename_from"] not in missing)
-            for cmd in c:
-                cmd["dataset"] = d
-            cmds += c
-            if before is not None or c:
-                diffs[d["name"]] = {"before": before, "after": after}
-        cmds = plan.batch(cmds)
-        destroyed = []
-        for cmd in cmds:
-            if cmd.get("dry_run"):
-                a = cmd["argv"]
-                _rc, out, _err = cli.run(a[:2] + ["-nvp"] + a[2:])
-                destroyed += [line.split("\t")[1] for line in out.splitlines() if line.startswith("destroy\t")]
-    except plan.PlanError as e:
-        module.fail_json(msg=str(e))
+    ds = declared(p)
+    props = plan.props_to_read(ds)
+    names = [d["name"] for d in ds] + [d["rename_from"] for d in ds if d["rename_from"]]
+    current, missing = _zfs_get.read(cli, names, props)
+    cmds, diffs = [], {}
+    # Parents before children when creating; children before parents when destroying.
+    for d in sorted(ds, key=lambda d: (d["state"] == "absent", d["name"].count("/") * (
+            -1 if d["state"] == "absent" else 1))):
+        exists = d["name"] not in missing
+        src = current.get(d["name"]) or current.get(d["rename_from"] or "", {})
+        kf = (d["properties"].get("keyformat") or (src.get("keyformat") or {}).get("value"))
+        if d["key"] is not None and kf not in (None, "none", "-"):
+            d["key_material"] = key_bytes(d, kf)
+        elif d["key"] is not None and not exists:
+            raise plan.PlanError("%s: key given, but no keyformat declared" % d["name"])
+        if d["new_key"] is not None and exists:
+            d["change_key"] = key_differs(cli, d, kf)
+        c, before, after = plan.plan_one(d, src, exists, d["rename_from"] not in missing)
+        for cmd in c:
+            cmd["dataset"] = d
+        cmds += c
+        if before is not None or c:
+            diffs[d["name"]] = {"before": before, "after": after}
+    cmds = plan.batch(cmds)
+    destroyed = []
+    for cmd in cmds:
+        if cmd.get("dry_run"):
+            a = cmd["argv"]
+            _rc, out, _err = cli.run(a[:2] + ["-nvp"] + a[2:])
+            destroyed += [line.split("\t")[1] for line in out.splitlines() if line.startswith("destroy\t")]
     if cmds and not module.check_mode:
         for cmd in cmds:
             data = cmd["dataset"].get("new_key_material" if cmd.get("stdin_key") == "new_key" else "key_material") \

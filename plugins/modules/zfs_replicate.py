@@ -259,11 +259,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.helix.zfs.plugins.module_utils import _content_digest
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_replicate_plan as rplan
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import SshZfsCli, ZfsCommandError, run_module, ssh_host_ok
+from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError, PlanError, ZfsCommandError
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import SshZfsCli, run_module, ssh_host_ok
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import NAME_RULES, dataset_name_ok, list_tree
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import (
     HOLD_TAG_RULES,
-    PlanError,
     destroy_commands,
     hold_tag_ok,
     parse_list,
@@ -648,8 +648,8 @@ def run(module, cli):
         if p["target_dir"]:
             return rep.to_dir()
         return rep.replicate()
-    except PlanError as e:
-        module.fail_json(msg=str(e), **rep.finish())
+    except HelixError as e:  # what was sent before it, as a success would say
+        module.fail_json(**dict(rep.finish(), **e.as_result()))
 
 
 def main():

@@ -276,6 +276,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy_mod
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_run as srun
+from ansible_collections.helix.zfs.plugins.module_utils._props import zfs_words
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import run_module
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import NAME_RULES, dataset_name_ok, list_tree
 
@@ -346,11 +347,8 @@ def read_holds(cli, names):
 
 def run(module, cli):
     p = module.params
-    p["properties"] = {k: "on" if v is True else "off" if v is False else str(v) for k, v in p["properties"].items()}
-    try:
-        roots, targets, pol, now = validate(p)
-    except (plan.PlanError, policy_mod.PolicyError) as e:
-        module.fail_json(msg=str(e))
+    p["properties"] = zfs_words(p["properties"])
+    roots, targets, pol, now = validate(p)
     # A policy run holds its pools' schedule locks from the read to the last command, so a
     # timer firing meanwhile waits instead of planning from the same listing.
     with srun.pool_locks(roots) if pol is not None else contextlib.nullcontext():
@@ -358,67 +356,64 @@ def run(module, cli):
 
 
 def _run(module, cli, p, roots, targets, pol, now):
-    try:
-        tags = dict(p["properties"])
-        owner = p["owner"] or None
-        cols = plan.columns(tags, written=p["state"] == "rolled_back",
-                            extra=plan.SCHEDULE_COLUMNS if pol is not None else ())
-        out, missing = list_tree(cli, roots, cols, p["recursive"])
-        if missing:
-            raise plan.PlanError("no such dataset: %s. Nothing was changed." % ", ".join(sorted(missing)))
-        listing = plan.parse_list(out, cols)
-        datasets = plan.scope(listing, roots, p["recursive"])
-        cmds, created, destroyed, holds, rolled, future = [], [], [], {}, [], []
-        if pol is not None:
-            clock = int(time.time())
-            cmds, created, doomed = plan.policy_commands(listing, datasets, pol, now, p["prefix"], owner, tags,
-                                                         p["create"], p["prune"], p["destroy_with"] == "program",
-                                                         clock=clock, sched=p["schedule"])
-            destroyed = [s["name"] for s in doomed]
-            future = plan.from_the_future(listing, datasets, p["prefix"], owner, clock)
-            if future:
-                module.warn("snapshots named after this node's clock (a clock problem; they don't count as "
-                            "taken): %s" % ", ".join(future[:20]))
-            targets = []
+    tags = dict(p["properties"])
+    owner = p["owner"] or None
+    cols = plan.columns(tags, written=p["state"] == "rolled_back",
+                        extra=plan.SCHEDULE_COLUMNS if pol is not None else ())
+    out, missing = list_tree(cli, roots, cols, p["recursive"])
+    if missing:
+        raise plan.PlanError("no such dataset: %s. Nothing was changed." % ", ".join(sorted(missing)))
+    listing = plan.parse_list(out, cols)
+    datasets = plan.scope(listing, roots, p["recursive"])
+    cmds, created, destroyed, holds, rolled, future = [], [], [], {}, [], []
+    if pol is not None:
+        clock = int(time.time())
+        cmds, created, doomed = plan.policy_commands(listing, datasets, pol, now, p["prefix"], owner, tags,
+                                                     p["create"], p["prune"], p["destroy_with"] == "program",
+                                                     clock=clock, sched=p["schedule"])
+        destroyed = [s["name"] for s in doomed]
+        future = plan.from_the_future(listing, datasets, p["prefix"], owner, clock)
+        if future:
+            module.warn("snapshots named after this node's clock (a clock problem; they don't count as "
+                        "taken): %s" % ", ".join(future[:20]))
+        targets = []
+    else:
+        if targets is None:
+            targets = ["%s@%s" % (ds, p["name"]) for ds in datasets]
+        if p["state"] == "present":
+            existing = [t for t in targets if plan.find(listing, t) is not None]
+            created = [t for t in targets if t not in existing]
+            whole = p["recursive"] and not existing
+            cmds += plan.create_commands(created, tags, recursive_roots=[
+                "%s@%s" % (r, p["name"]) for r in roots
+                if not any(r.startswith(o + "/") for o in roots)] if whole else ())
+            cmds += plan.tag_commands(existing, tags, listing)
+            if p["hold"] or p["release"]:
+                held = [t for t in existing if plan.find(listing, t)["userrefs"]]
+                holds = read_holds(cli, held) if held else {}
+                cmds += plan.hold_commands(targets, holds, p["hold"], p["release"])
+        elif p["state"] == "absent":
+            gone = []
+            for t in targets:
+                if "%" in t:
+                    gone += plan.expand_range(listing, t)
+                elif plan.find(listing, t) is not None:
+                    gone.append(plan.find(listing, t))
+            uniq = {s["name"]: s for s in gone}
+            gone = sorted(uniq.values(), key=lambda s: (s["dataset"], s["txg"]))
+            plan.check_destroyable(gone, "")
+            cmds += plan.destroy_commands(gone, program=p["destroy_with"] == "program")
+            destroyed = [s["name"] for s in gone]
         else:
-            if targets is None:
-                targets = ["%s@%s" % (ds, p["name"]) for ds in datasets]
-            if p["state"] == "present":
-                existing = [t for t in targets if plan.find(listing, t) is not None]
-                created = [t for t in targets if t not in existing]
-                whole = p["recursive"] and not existing
-                cmds += plan.create_commands(created, tags, recursive_roots=[
-                    "%s@%s" % (r, p["name"]) for r in roots
-                    if not any(r.startswith(o + "/") for o in roots)] if whole else ())
-                cmds += plan.tag_commands(existing, tags, listing)
-                if p["hold"] or p["release"]:
-                    held = [t for t in existing if plan.find(listing, t)["userrefs"]]
-                    holds = read_holds(cli, held) if held else {}
-                    cmds += plan.hold_commands(targets, holds, p["hold"], p["release"])
-            elif p["state"] == "absent":
-                gone = []
-                for t in targets:
-                    if "%" in t:
-                        gone += plan.expand_range(listing, t)
-                    elif plan.find(listing, t) is not None:
-                        gone.append(plan.find(listing, t))
-                uniq = {s["name"]: s for s in gone}
-                gone = sorted(uniq.values(), key=lambda s: (s["dataset"], s["txg"]))
-                plan.check_destroyable(gone, "")
-                cmds += plan.destroy_commands(gone, program=p["destroy_with"] == "program")
-                destroyed = [s["name"] for s in gone]
-            else:
-                targets = []
-                for ds in datasets:
-                    # By name, or by tag: the newest snapshot whose tags match O(properties).
-                    short = p["name"] or plan.tagged(listing, ds, tags)
-                    c, d = plan.rollback(listing, ds, short, p["destroy_newer"])
-                    cmds += c
-                    destroyed += d
-                    rolled += [(ds, short)] if c else []
-                    targets.append("%s@%s" % (ds, short))
-    except (plan.PlanError, policy_mod.PolicyError) as e:
-        module.fail_json(msg=str(e))
+            targets = []
+            for ds in datasets:
+                # By name, or by tag: the newest snapshot whose tags match O(properties).
+                short = p["name"] or plan.tagged(listing, ds, tags)
+                c, d = plan.rollback(listing, ds, short, p["destroy_newer"])
+                cmds += c
+                destroyed += d
+                rolled += [(ds, short)] if c else []
+                targets.append("%s@%s" % (ds, short))
     if cmds and not module.check_mode:
         srun.apply(cli, cmds)
     result = {"changed": bool(cmds), "commands": cmds, "created": created, "destroyed": destroyed}

@@ -83,6 +83,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.helix.zfs.plugins.module_utils import _tunables as tun
+from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError
 
 PARAMS = "/sys/module/zfs/parameters"
 ARCSTATS = "/proc/spl/kstat/zfs/arcstats"
@@ -107,8 +108,8 @@ def main():
     arc = tun.parse_kstat(read(ARCSTATS) or "")
     try:
         writes, resolved = tun.plan(requested, live, memtotal, arc)
-    except tun.TunableError as e:
-        module.fail_json(msg=str(e))
+    except HelixError as e:
+        module.fail_json(**e.as_result())
     changes = [{"name": n, "before": b, "after": a} for n, b, a in writes]
     if writes and not module.check_mode:
         for done, (name, _before, after) in enumerate(writes):

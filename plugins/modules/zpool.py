@@ -304,6 +304,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.helix.zfs.plugins.module_utils import _zpool_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils._devices import IdentityCache
+from ansible_collections.helix.zfs.plugins.module_utils._props import zfs_words
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import run_module
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import POOL_NAME_RULES, pool_name_ok
 from ansible_collections.helix.zfs.plugins.module_utils._zpool_status import (
@@ -527,10 +528,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    # YAML turns on/off into booleans: give zpool its words back.
     for opt in ("properties", "filesystem_properties"):
-        module.params[opt] = {k: ("on" if v is True else "off" if v is False else str(v))
-                              for k, v in module.params[opt].items()}
+        module.params[opt] = zfs_words(module.params[opt])
     run_module(module, lambda cli: run(module, cli))
 
 

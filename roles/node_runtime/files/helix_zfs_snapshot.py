@@ -17,7 +17,8 @@ from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy 
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_run as srun
 from ansible_collections.helix.zfs.plugins.module_utils._node import Node
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCli, ZfsCommandError
+from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCli
 
 
 def main():
@@ -28,7 +29,7 @@ def main():
                               policy.parse_policy(conf["policy"]), int(time.time()),
                               prefix=conf.get("prefix", "helix_"), owner=conf.get("owner", "helix.zfs"),
                               sched=conf.get("schedule"))
-    except (plan.PlanError, policy.PolicyError, ZfsCommandError) as e:
+    except HelixError as e:
         print(json.dumps({"failed": True, "msg": str(e), "cmd": getattr(e, "cmd", None),
                           "stderr": getattr(e, "stderr", None)}))
         return 1

@@ -23,7 +23,8 @@ import time
 from ansible_collections.helix.zfs.plugins.module_utils import _metrics as metrics
 from ansible_collections.helix.zfs.plugins.module_utils import _zpool_status as zs
 from ansible_collections.helix.zfs.plugins.module_utils._node import Node
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCli, ZfsCommandError
+from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCli
 
 
 def read_schedules(directory):
@@ -33,7 +34,7 @@ def read_schedules(directory):
         try:
             with open(path) as f:
                 out.append(metrics.schedule(json.load(f)))
-        except (OSError, ValueError, KeyError, TypeError) as e:
+        except (HelixError, OSError, ValueError, KeyError, TypeError) as e:
             errors.append("%s: %s" % (path, e))
     return out, errors
 
@@ -51,7 +52,7 @@ def collect(cli, schedule_dir):
     for key, call in calls.items():
         try:
             state[key] = call()
-        except (ZfsCommandError, OSError, ValueError, KeyError, TypeError) as e:
+        except (HelixError, OSError, ValueError, KeyError, TypeError) as e:
             errors.append("%s: %s" % (key, e))
     state["schedules"], bad = read_schedules(schedule_dir)
     return state, errors + bad

@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.helix.zfs.plugins.module_utils import _metrics as m
 from ansible_collections.helix.zfs.plugins.module_utils import _zpool_status as zs
-from ansible_collections.helix.zfs.plugins.module_utils._snapshot_policy import PolicyError
+from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 NOW = 1795307400  # 2026-11-22T00:30:00Z
 TENANTS = {"datasets": ["htmon/tenants"], "recursive": True,
@@ -210,7 +210,7 @@ def test_schedule_prefix_and_owner(node):
 
 
 def test_bad_schedule_is_an_error():
-    with pytest.raises(PolicyError):
+    with pytest.raises(PlanError):
         m.schedule({"datasets": ["x"], "policy": {"frequent": {"keep": 0}}})
     with pytest.raises(KeyError):
         m.schedule({"policy": "1h:15m"})

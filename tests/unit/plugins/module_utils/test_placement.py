@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, event, given, settings, strategies as st
 
 from ansible_collections.helix.zfs.plugins.module_utils import _placement as P
-from ansible_collections.helix.zfs.plugins.module_utils._placement import PlacementError
+from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 T = 2 ** 40
 BIG = 10 ** 9  # pool capacities in the property tests: far above any catalog, so no pool is full
@@ -85,7 +85,7 @@ def test_catalog_normalizes_and_defaults():
 
 
 def test_catalog_reports_every_bad_entry_one_line_each():
-    with pytest.raises(PlacementError) as e:
+    with pytest.raises(PlanError) as e:
         P.parse_catalog([
             {"name": "ok", "size": "1G"},
             {"name": "a", "size": "1G", "copies": 0},
@@ -132,7 +132,7 @@ def test_catalog_reports_every_bad_entry_one_line_each():
     ({"name": "x", "size": 1, "reproduction_cost": [1]}, "reproduction_cost must be"),
 ])
 def test_catalog_entry_errors(entry, why):
-    with pytest.raises(PlacementError, match="catalog entry #1 .*" + __import__("re").escape(why)):
+    with pytest.raises(PlanError, match="catalog entry #1 .*" + __import__("re").escape(why)):
         P.parse_catalog([entry])
 
 
@@ -142,9 +142,9 @@ def test_catalog_allows_the_primary_inside_the_pins():
 
 
 def test_catalog_rejects_nested_entries_and_non_lists():
-    with pytest.raises(PlacementError, match=r"catalog entry #1 \(p/genome\): nested under catalog entry #2 \(p\)"):
+    with pytest.raises(PlanError, match=r"catalog entry #1 \(p/genome\): nested under catalog entry #2 \(p\)"):
         P.parse_catalog([{"name": "p/genome", "size": 1}, {"name": "p", "size": 1}, {"name": "pa", "size": 1}])
-    with pytest.raises(PlacementError, match="must be a list"):
+    with pytest.raises(PlanError, match="must be a list"):
         P.parse_catalog({"name": "x"})
 
 
@@ -160,7 +160,7 @@ def test_topology_normalizes():
 
 
 def test_topology_reports_every_bad_host():
-    with pytest.raises(PlacementError) as e:
+    with pytest.raises(PlanError) as e:
         P.topology({"a": {"pools": [{"name": "tank", "capacity": "1T"}]},
                     "b": {"domain": "r1", "pools": []},
                     "c": {"domain": "r1", "pools": [{"name": "tank", "capacity": "big"}]},
@@ -183,14 +183,14 @@ def test_three_domains_three_copies():
 
 
 def test_too_few_domains_is_a_clear_error_naming_the_dataset():
-    with pytest.raises(PlacementError) as e:
+    with pytest.raises(PlanError) as e:
         P.place([{"name": "ok", "size": 1, "copies": 2}, {"name": "genome", "size": 1, "copies": 3}],
                 hosts_in("ab", per_domain=3))
     assert str(e.value) == "dataset genome: needs 3 copies in 3 distinct failure domains; the topology has 2 (a, b)"
 
 
 def test_no_room_is_a_clear_error_naming_the_dataset():
-    with pytest.raises(PlacementError, match=r"^dataset huge: placed 1 of 2 copies of 1.5T: no pool with room"):
+    with pytest.raises(PlanError, match=r"^dataset huge: placed 1 of 2 copies of 1.5T: no pool with room"):
         P.place([{"name": "huge", "size": "1.5T", "copies": 2}],
                 {"a1": {"domain": "a", "pools": [{"name": "tank", "capacity": "2T"}]},
                  "b1": {"domain": "b", "pools": [{"name": "tank", "capacity": "1T"}]}})
@@ -205,10 +205,10 @@ def test_pins_and_primary_are_honoured():
 
 def test_pin_errors_name_the_dataset():
     topo = P.topology(hosts_in("abc"))
-    with pytest.raises(PlacementError, match=r"dataset x: pinned pool zz:tank is not in the topology"):
+    with pytest.raises(PlanError, match=r"dataset x: pinned pool zz:tank is not in the topology"):
         P.place([{"name": "x", "size": 1, "pin": ["zz:tank"]}], topo)
     topo2 = P.topology(hosts_in("ab", per_domain=2))
-    with pytest.raises(PlacementError, match=r"dataset x: pins put two copies in failure domain a"):
+    with pytest.raises(PlanError, match=r"dataset x: pins put two copies in failure domain a"):
         P.place([{"name": "x", "size": 1, "pin": ["a1", "a2"]}], topo2)
 
 
@@ -315,7 +315,7 @@ def test_a_lost_primary_is_replaced_by_a_surviving_copy():
     ({"max_move_bytes": -1}, "max_move_bytes"), ({"tolerance": 1.5}, "tolerance"), ({"tolerance": True}, "tolerance"),
 ])
 def test_place_rejects_bad_arguments(kw, why):
-    with pytest.raises(PlacementError, match=why):
+    with pytest.raises(PlanError, match=why):
         P.place([{"name": "x", "size": 1}], hosts_in("ab"), **kw)
 
 
@@ -328,7 +328,7 @@ def test_k_copies_in_k_distinct_domains_or_a_clear_error(hosts, cat):
     nd = len(topo["domains"])
     too_many = sorted(e["name"] for e in cat if e["copies"] > nd)
     if too_many:
-        with pytest.raises(PlacementError) as e:
+        with pytest.raises(PlanError) as e:
             P.place(cat, topo)
         named = [line.split(":")[0] for line in str(e.value).splitlines()]
         assert named == ["dataset " + n for n in too_many]
@@ -543,14 +543,14 @@ def test_many_moves_to_one_new_host_go_one_per_wave():
     ({}, {"x": ["a:tank"]}, "the target has 1 copies, fewer than its min_copies \\(2\\)"),
 ])
 def test_plan_errors(cur, target, why):
-    with pytest.raises(PlacementError, match=why):
+    with pytest.raises(PlanError, match=why):
         P.plan(CAT, cur, target)
 
 
 def test_plan_rejects_bad_caps_and_run_ids():
-    with pytest.raises(PlacementError, match="max_per_host"):
+    with pytest.raises(PlanError, match="max_per_host"):
         P.plan(CAT, {}, {}, max_per_host=0)
-    with pytest.raises(PlacementError, match="run"):
+    with pytest.raises(PlanError, match="run"):
         P.plan(CAT, {}, {}, run="a b")
 
 
@@ -571,7 +571,7 @@ def test_datasets_outside_the_target_are_never_touched():
     ([{"kind": "final_sync", "dataset": "x", "pool": "b:t", "source": "a:t"}], "demoted source"),
 ])
 def test_simulate_refuses_unsafe_steps(steps, why):
-    with pytest.raises(PlacementError, match=why):
+    with pytest.raises(PlanError, match=why):
         P.simulate({"x": {"a:t": "primary", "b:t": "replica"}}, [steps])
 
 
@@ -661,7 +661,7 @@ def test_usable_bytes_mirror_stripe_slop_clamps_reservation():
     (("stripe", 1, 1), {"headroom": 0.5}, "headroom"), (("stripe", 0, 1), {}, "disks"), (("stripe", 1, "x"), {}, "sizes"),
 ])
 def test_usable_bytes_rejects_bad_input(args, kw, why):
-    with pytest.raises(PlacementError, match=why):
+    with pytest.raises(PlanError, match=why):
         P.usable_bytes(*args, **kw)
 
 

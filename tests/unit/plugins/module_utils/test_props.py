@@ -4,7 +4,7 @@ import re
 import pytest
 from hypothesis import given, strategies as st
 
-from ansible_collections.helix.zfs.plugins.module_utils._props import normalize_value, parse_size, parse_value
+from ansible_collections.helix.zfs.plugins.module_utils._props import normalize_value, parse_size, parse_value, zfs_word, zfs_words
 
 UNITS = ["K", "M", "G", "T"]
 
@@ -38,7 +38,9 @@ def test_parse_size_of_a_huge_number_is_exact_not_a_crash():
     ("quota", "none", "0"), ("reservation", "-", 0), ("special_small_blocks", "none", "0"),
     ("recordsize", "128K", "131072"), ("userquota@bob", "1G", "1073741824"),
     ("autotrim", True, "on"), ("atime", False, "off"), ("compression", " lz4 ", "lz4"),
-    ("ashift", 12, "12"),
+    ("ashift", 12, "12"), ("compression", "on", "lz4"), ("compression", True, "lz4"),
+    ("encryption", "on", "aes-256-gcm"), ("checksum", "on", "fletcher4"), ("dedup", "on", "sha256"),
+    ("xattr", "sa", "on"),
 ])
 def test_normalize_value_equal(prop, a, b):
     assert normalize_value(prop, a) == normalize_value(prop, b)
@@ -108,3 +110,9 @@ def test_parse_value_only_integers_change(prop, text):
         assert parsed == int(text)
     else:
         assert parsed == text
+
+
+@pytest.mark.parametrize("value, word", [(True, "on"), (False, "off"), ("noauto", "noauto"), (12, "12")])
+def test_zfs_word_gives_yaml_booleans_back_as_zfs_words(value, word):
+    assert zfs_word(value) == word
+    assert zfs_words({"p": value}) == {"p": word}

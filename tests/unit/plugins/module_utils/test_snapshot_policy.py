@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as sp
-from ansible_collections.helix.zfs.plugins.module_utils._snapshot_policy import PolicyError
+from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 M, H, D, W = 60, 3600, 86400, 7 * 86400
 T0 = 1795305600  # 2026-11-22T00:00:00Z
@@ -52,7 +52,7 @@ def test_parse_duration(text, seconds):
     "15 m m", "1 5m", "1mo", None, 0, 15, True,
 ])
 def test_parse_duration_refuses(text):
-    with pytest.raises(PolicyError, match=r"^bad duration .*: a positive whole number and one of s, m, h, d, w, y$"):
+    with pytest.raises(PlanError, match=r"^bad duration .*: a positive whole number and one of s, m, h, d, w, y$"):
         sp.parse_duration(text)
 
 
@@ -86,7 +86,7 @@ def test_parse_policy_grid():
     ("6h;15m", r"^bad keep-grid entry"),
 ])
 def test_parse_policy_refuses_bad_grids(text, message):
-    with pytest.raises(PolicyError, match=message):
+    with pytest.raises(PlanError, match=message):
         sp.parse_policy(text)
 
 
@@ -131,18 +131,18 @@ def test_parse_policy_default_every(cls):
     (5, r"^a policy is a keep-grid string"),
 ])
 def test_parse_policy_refuses(policy, message):
-    with pytest.raises(PolicyError, match=message):
+    with pytest.raises(PlanError, match=message):
         sp.parse_policy(policy)
 
 
 @pytest.mark.parametrize("spec", [5, True])
 def test_parse_policy_refuses_scalar_class_spec(spec):
-    with pytest.raises(PolicyError):
+    with pytest.raises(PlanError):
         sp.parse_policy({"hourly": spec})
 
 
 def test_parse_policy_refuses_class_name_with_trailing_newline():
-    with pytest.raises(PolicyError, match=r"^bad class name"):
+    with pytest.raises(PlanError, match=r"^bad class name"):
         sp.parse_policy({"x\n": {"every": "1h", "keep": 1}})
 
 
@@ -224,7 +224,7 @@ def test_parse_time_ignores_the_local_zone(local_tz):
     "", "-5", "1.5e9", "2026-13-22T05:15:00Z", None,
 ])
 def test_parse_time_refuses(text):
-    with pytest.raises(PolicyError, match=r"^bad time .*: want UTC like 2026-11-22T05:15:00Z, or epoch seconds$"):
+    with pytest.raises(PlanError, match=r"^bad time .*: want UTC like 2026-11-22T05:15:00Z, or epoch seconds$"):
         sp.parse_time(text)
 
 
@@ -511,6 +511,6 @@ def test_prune_leaves_protected_and_unnamed_classes_alone(policies, snaps, now, 
 
 
 def test_parse_time_past_the_year_9999_is_an_error_not_a_traceback():
-    with pytest.raises(PolicyError, match="before the year 10000"):
+    with pytest.raises(PlanError, match="before the year 10000"):
         sp.parse_time("100000000000000000000")
     assert sp.parse_time("253402300799") == 253402300799

@@ -2,7 +2,7 @@
 import pytest
 
 from ansible_collections.helix.zfs.plugins.module_utils import _tunables as tun
-from ansible_collections.helix.zfs.plugins.module_utils._tunables import TunableError
+from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 GIB = 1 << 30
 RAM = 2 * GIB
@@ -18,9 +18,9 @@ def test_resolve():
     assert tun.resolve("l2arc_noprefetch", False, RAM) == "0"
     assert tun.resolve("zfs_vdev_async_write_max_active", 16, RAM) == "16"
     assert tun.resolve("zfs_vdev_raidz_impl", "scalar", RAM) == "scalar"
-    with pytest.raises(TunableError, match="percentage only makes sense"):
+    with pytest.raises(PlanError, match="percentage only makes sense"):
         tun.resolve("l2arc_write_max", "10%", RAM)
-    with pytest.raises(TunableError, match="more than the node's RAM"):
+    with pytest.raises(PlanError, match="more than the node's RAM"):
         tun.resolve("zfs_arc_max", "101%", RAM)
 
 
@@ -46,7 +46,7 @@ def test_plan_writes_only_what_differs():
     ({"zfs_arc_max": "512M", "zfs_arc_min": "1G"}, LIVE, r"^zfs_arc_min=1073741824 is above zfs_arc_max=536870912"),
 ])
 def test_plan_refuses_bad_requests(req, live, msg):
-    with pytest.raises(TunableError, match=msg):
+    with pytest.raises(PlanError, match=msg):
         tun.plan(req, live, RAM, ARC)
 
 
@@ -61,7 +61,7 @@ def test_plan_orders_arc_bounds_so_zfs_accepts_each_write():
 
 def test_parsers():
     assert tun.parse_meminfo("MemTotal:        2013912 kB\nMemFree: 1 kB\n") == 2013912 * 1024
-    with pytest.raises(TunableError):
+    with pytest.raises(PlanError):
         tun.parse_meminfo("")
     text = "13 1 0x01 147 39984 1 2\nname                            type data\nc_min 4 67108864\nc_max 4 1073741824\n"
     assert tun.parse_kstat(text) == {"c_min": 67108864, "c_max": 1073741824}
@@ -72,5 +72,5 @@ def test_a_value_is_one_word(value):
     if value.strip() and " " not in value.strip() and "\n" not in value and "#" not in value:
         assert tun.resolve("zfs_x", value, 1 << 30) == value.strip()
     else:
-        with pytest.raises(TunableError, match="is not one word"):
+        with pytest.raises(PlanError, match="is not one word"):
             tun.resolve("zfs_x", value, 1 << 30)

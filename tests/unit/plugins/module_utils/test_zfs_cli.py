@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import SshZfsCli, ZfsCli, ZfsCommandError, writes
+from ansible_collections.helix.zfs.plugins.module_utils._errors import ZfsCommandError
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import SshZfsCli, ZfsCli, writes
 
 
 @pytest.mark.parametrize("argv, changes", [

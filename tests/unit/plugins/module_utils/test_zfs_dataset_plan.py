@@ -8,7 +8,7 @@ from hypothesis import given, strategies as st
 
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_dataset_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils._props import normalize_value, parse_value
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_dataset_plan import PlanError
+from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import parse_rows
 
 KEY = "correct horse battery staple"

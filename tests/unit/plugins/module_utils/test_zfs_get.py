@@ -3,7 +3,7 @@ output recorded from real OpenZFS 2.3.2, and read()'s argv and stderr handling w
 import pytest
 
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_get as zg
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCommandError
+from ansible_collections.helix.zfs.plugins.module_utils._errors import ZfsCommandError
 
 HEAD = ["zfs", "get", "-Hp", "-o", "name,property,value,source"]
 MISSING = "cannot open 'tp/nosuch': dataset does not exist\n"

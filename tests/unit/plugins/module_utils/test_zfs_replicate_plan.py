@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_replicate_plan as rplan
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import PlanError, parse_list
+from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import parse_list
 
 # COLUMNS: name type guid createtxg userrefs clones written encryption receive_resume_token logicalreferenced
 # keystatus
@@ -580,3 +581,8 @@ def test_stale_bookmarks_are_those_past_the_newest_few_never_the_newest_sent():
     assert [b["name"] for b in rplan.stale_bookmarks(marks, 2, "4")] == ["t/a#0", "t/a#1", "t/a#2"]
     assert [b["name"] for b in rplan.stale_bookmarks(marks, 2, "1")] == ["t/a#0", "t/a#2"]
     assert rplan.stale_bookmarks(marks, 0, "4") == [] and rplan.stale_bookmarks(marks, 5, "4") == []
+
+
+def test_yaml_booleans_in_receive_properties_are_zfs_words():
+    o = opts(receive_properties={"readonly": True, "atime": False})
+    assert rplan.receive_argv("bk/a", o) == ["zfs", "receive", "-s", "-u", "-o", "atime=off", "-o", "readonly=on", "bk/a"]

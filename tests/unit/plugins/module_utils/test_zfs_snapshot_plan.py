@@ -8,7 +8,8 @@ from hypothesis import given, strategies as st
 
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as sp
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import ARG_LIMIT, PlanError
+from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import ARG_LIMIT
 
 APP, ENV = "com.example:app", "com.example:env"
 COLS = plan.columns([ENV, APP])

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from ansible_collections.helix.zfs.plugins.module_utils import _zpool_plan as plan
-from ansible_collections.helix.zfs.plugins.module_utils._zpool_plan import PlanError
+from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 from ansible_collections.helix.zfs.plugins.module_utils._zpool_status import parse_pool_properties, parse_status
 
 
