@@ -7,13 +7,14 @@ a node_exporter textfile in Prometheus' text exposition format. Pure functions, 
 The collector (roles/node_runtime/files/helix_zfs_textfile.py) makes four calls - the argvs below -
 and hands their parsed output here: ``zpool list -Hp``, ``zpool status -j`` (parsed by
 _zpool_status), one ``zfs list`` of filesystems and volumes, one of snapshots and bookmarks
-(parsed by _zfs_snapshot_plan.parse_list). Series are per pool, vdev, dataset and scheduled
+(parsed by _read.parse_list). Series are per pool, vdev, dataset and scheduled
 class, never per snapshot. Ages are not computed here: timestamps go out, and the alert rules
 compare them with ``time()``, so a stale file can't look fresh.
 """
 
 from __future__ import annotations
 
+from ansible_collections.helix.zfs.plugins.module_utils import _read
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils._props import ROLE_PROP, parse_value
@@ -77,24 +78,17 @@ def snapshot_list_argv():
     return ["zfs", "list", "-Hp", "-t", "snapshot,bookmark", "-o", ",".join(SNAPSHOT_COLUMNS)]
 
 
-def _rows(text, cols):
-    for line in text.splitlines():
-        f = line.split("\t")
-        if len(f) == len(cols):  # -H rows only; zpool may print a "no pools available" line
-            yield dict(zip(cols, f))
-
-
 def parse_pool_list(text):
     """``zpool list -Hp -o POOL_COLUMNS`` -> {pool: {size, allocated, free, fragmentation}};
     fragmentation is None where zpool prints ``-``."""
-    return {r["name"]: {k: parse_value(k, r[k]) for k in POOL_COLUMNS[1:]} for r in _rows(text, POOL_COLUMNS)}
+    return {r["name"]: {k: parse_value(k, r[k]) for k in POOL_COLUMNS[1:]} for r in _read.table(text, POOL_COLUMNS)}
 
 
 def parse_datasets(text):
     """``zfs list -Hp -o DATASET_COLUMNS`` -> {dataset: {used, available, referenced, quota,
     refquota, role}}; an unset quota is 0, an unset role None."""
     out = {}
-    for r in _rows(text, DATASET_COLUMNS):
+    for r in _read.table(text, DATASET_COLUMNS):
         d = {k: parse_value(k, r[k]) or 0 for k in DATASET_COLUMNS[1:-1]}
         d["role"] = parse_value(ROLE_PROP, r[ROLE_PROP])
         out[r["name"]] = d
@@ -103,7 +97,7 @@ def parse_datasets(text):
 
 def parse_snapshots(text):
     """``zfs list -Hp -t snapshot,bookmark -o SNAPSHOT_COLUMNS`` -> parse_list's listing."""
-    return plan.parse_list(text, SNAPSHOT_COLUMNS)
+    return _read.parse_list(text, SNAPSHOT_COLUMNS)
 
 
 def schedule(conf):

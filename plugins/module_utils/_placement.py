@@ -41,7 +41,8 @@ import re
 import shlex
 import struct
 
-from ansible_collections.helix.zfs.plugins.module_utils._props import ROLE_PROP, parse_size
+from ansible_collections.helix.zfs.plugins.module_utils._props import ROLE_PROP
+from ansible_collections.helix.zfs.plugins.module_utils._units import parse_duration, parse_size
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 KEYS = ("name", "summary", "size", "copies", "min_copies", "retention", "reproduction_cost",
@@ -64,8 +65,6 @@ _HOST = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # no ':' (it separates hos
 _POOL = re.compile(r"^[A-Za-z][A-Za-z0-9_.:-]*$")  # zpool names start with a letter
 _RUN = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _SAFE = re.compile(r"^[\w@%+=:,./-]+$", re.ASCII)  # what shlex.quote leaves bare
-_DURATION = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$", re.IGNORECASE)
-_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
 _MAX_LINES = 25  # error lines shown before "... and N more"
 
 # The hash behind every draw. blake2b runs once per dataset and once per pool; each (dataset,
@@ -125,10 +124,15 @@ def _join(lines):
 
 
 def _days(text):
+    """A retention in days (forever: infinite), or None unless it is a duration of a day or more
+    (the one grammar: ``6m`` is six minutes, so a catalog meaning months fails loudly here)."""
     if str(text).strip().lower() == "forever":
         return float("inf")
-    m = _DURATION.match(str(text))
-    return int(m.group(1)) * _DAYS[m.group(2).lower()] if m else None
+    try:
+        seconds = parse_duration(text)
+    except PlanError:
+        return None
+    return seconds / 86400 if seconds >= 86400 else None
 
 
 def _size(value):
@@ -201,7 +205,8 @@ def _entry_problems(e, out):
                 bad.append("retention has an unknown key %r (legal, desired)" % (k,))
             for k in ("legal", "desired"):
                 if ret.get(k) is not None and _days(ret[k]) is None:
-                    bad.append("retention.%s %r is not a duration (a number with d, w, m or y, or forever)" % (k, ret[k]))
+                    bad.append("retention.%s %r is not a duration of a day or more (a number with d, w or y, or "
+                               "forever; m is minutes)" % (k, ret[k]))
             lg, de = ret.get("legal"), ret.get("desired")
             if lg is not None and de is not None and _days(lg) is not None and _days(de) is not None \
                     and _days(de) < _days(lg):

@@ -10,7 +10,8 @@ YAML's ``true`` equals ``on``, and ``none`` equals ``0`` where ZFS treats them a
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+
+from ansible_collections.helix.zfs.plugins.module_utils._units import parse_size
 
 # Properties whose values are byte counts (zfs get -p prints them in bytes).
 SIZE_PROPS = frozenset((
@@ -33,19 +34,6 @@ FILESYSTEM_ONLY = frozenset((
     "aclinherit", "aclmode", "acltype", "atime", "canmount", "casesensitivity", "devices", "dnodesize", "exec",
     "mountpoint", "nbmand", "normalization", "overlay", "quota", "recordsize", "refquota", "relatime", "setuid",
     "sharenfs", "sharesmb", "snapdir", "utf8only", "vscan", "xattr", "zoned"))
-_UNITS = {"": 0, "B": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6, "Z": 7}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([BKMGTPEZ]?)(?:I?B)?\s*$", re.IGNORECASE)
-
-
-def parse_size(value):
-    """``10G``, ``1.5T``, ``512``, ``10GiB`` -> bytes (powers of 1024, as ZFS counts)."""
-    m = _SIZE.match(str(value))
-    if not m:
-        raise ValueError("%r is not a size (use bytes or a number with K, M, G, T, P or E)" % (value,))
-    try:  # exact: no float, so byte counts above 2**53 keep every digit
-        return int(Decimal(m.group(1)) * 1024 ** _UNITS[m.group(2).upper()])
-    except InvalidOperation:
-        raise ValueError("%r is not a size" % (value,))
 
 
 def zfs_word(value):

@@ -20,9 +20,8 @@ import calendar
 import re
 import time
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
+from ansible_collections.helix.zfs.plugins.module_utils._units import parse_duration
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdwy])\s*$")
 # The period a class is snapshotted at when the policy names no ``every``.
 DEFAULT_EVERY = {"frequent": 900, "frequently": 900, "hourly": 3600, "daily": 86400,
                  "weekly": 7 * 86400, "monthly": 30 * 86400, "yearly": 365 * 86400}
@@ -31,14 +30,6 @@ _CLASS = re.compile(r"[a-z][a-z0-9]*")  # always fullmatch(): "$" would let a tr
 _STAMP_RE = re.compile(r"\d{8}T\d{6}Z")
 _STAMP = "%Y%m%dT%H%M%SZ"
 _YEAR_10000 = 253402300800
-
-
-def parse_duration(text):
-    """``15m`` -> 900. Units: s, m (minutes), h, d, w, y (365 days)."""
-    m = _DURATION.match(str(text))
-    if not m or int(m.group(1)) == 0:
-        raise PlanError("bad duration %r: a positive whole number and one of s, m, h, d, w, y" % (text,))
-    return int(m.group(1)) * _UNITS[m.group(2)]
 
 
 def parse_policy(policy):
@@ -67,14 +58,14 @@ def parse_policy(policy):
             raise PlanError("class %s: want a dict of 'every' and 'keep', got %r" % (name, spec))
         if set(spec) - {"every", "keep"}:
             raise PlanError("class %s: only 'every' and 'keep' are allowed, got %s"
-                              % (name, sorted(set(spec) - {"every", "keep"})))
+                            % (name, sorted(set(spec) - {"every", "keep"})))
         if "every" in spec:
             every = parse_duration(spec["every"])
         elif name in DEFAULT_EVERY:
             every = DEFAULT_EVERY[name]
         else:
             raise PlanError("class %s: 'every' is required (only %s have a default)"
-                              % (name, ", ".join(sorted(DEFAULT_EVERY))))
+                            % (name, ", ".join(sorted(DEFAULT_EVERY))))
         try:
             keep = int(spec.get("keep"))
         except (TypeError, ValueError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.helix.zfs.plugins.module_utils._props import parse_size
+from ansible_collections.helix.zfs.plugins.module_utils._units import parse_size
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 # Parameters that OpenZFS has removed: named, so the error says why rather than "unknown".
@@ -49,7 +49,7 @@ def resolve(name, value, memtotal):
         return str(parse_size(text))
     if not _WORD.fullmatch(text):
         raise PlanError("%s: %r is not one word (letters, digits and _ . , : + -). Nothing was changed."
-                           % (name, text))
+                        % (name, text))
     return text
 
 
@@ -70,9 +70,9 @@ def plan(requested, live, memtotal, arc):
         if live.get(name) is None:
             if name in REMOVED:
                 raise PlanError("%s was removed in OpenZFS %s; drop it from the request. Nothing was changed."
-                                   % (name, REMOVED[name]))
+                                % (name, REMOVED[name]))
             raise PlanError("%s is not a parameter of this node's zfs module (unknown, or removed in its "
-                               "version). Nothing was changed." % name)
+                            "version). Nothing was changed." % name)
         wanted[name] = resolve(name, requested[name], memtotal)
     amax, amin = wanted.get("zfs_arc_max"), wanted.get("zfs_arc_min")
     for name in ("zfs_arc_max", "zfs_arc_min", "zfs_arc_sys_free"):

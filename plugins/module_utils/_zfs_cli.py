@@ -22,6 +22,7 @@ import tempfile
 import time
 
 from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError, ZfsCommandError
+from ansible_collections.helix.zfs.plugins.module_utils import _read
 
 _C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
 # 1 MiB pipes (Linux's default pipe-max-size) let the relay move a megabyte per wake-up
@@ -170,7 +171,7 @@ class ZfsCli:
     def tabular(self, argv):
         """Run a ``-H`` command and return its rows, each a list of tab-separated fields."""
         _rc, out, _err = self.run(argv)
-        return [line.split("\t") for line in out.splitlines() if line]
+        return _read.rows(out)
 
 
 class SshZfsCli(ZfsCli):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.helix.zfs.plugins.module_utils._props import NONE_IS_ZERO, SIZE_PROPS, normalize_value, parse_size
+from ansible_collections.helix.zfs.plugins.module_utils._props import NONE_IS_ZERO, SIZE_PROPS, normalize_value
+from ansible_collections.helix.zfs.plugins.module_utils._units import parse_size
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 # Set only by zfs create (or, for the key ones, zfs change-key): a later difference is an error.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.helix.zfs.plugins.module_utils._props import parse_value
+from ansible_collections.helix.zfs.plugins.module_utils import _read
 from ansible_collections.helix.zfs.plugins.module_utils._errors import ZfsCommandError
 
 _MISSING = re.compile(r"^cannot open '([^']+)': dataset does not exist$")
@@ -49,32 +49,6 @@ NAME_RULES = ("pool/path of letters, digits, _ . : - and spaces; no @ or #, no e
               "at most 255 characters, not a reserved pool name")
 
 
-def parse_source(source):
-    """``local``, ``default``, ``inherited from tank/a``, ``received``, ``temporary``, ``-``
-    -> (kind, the dataset inherited from or None)."""
-    if source.startswith("inherited from "):
-        return "inherited", source[len("inherited from "):]
-    return {"-": "none"}.get(source, source), None
-
-
-def parse_rows(text):
-    """``zfs get -Hp -o name,property,value,source`` -> {name: {prop: {value, source, from}}}.
-    A user property that is not set (value and source ``-``) is left out."""
-    out = {}
-    for line in text.splitlines():
-        if not line:
-            continue
-        # Names, properties and sources hold no tab; a user property's value may.
-        name, prop, rest = line.split("\t", 2)
-        value, source = rest.rsplit("\t", 1)
-        entry = out.setdefault(name, {})
-        if ":" in prop and value == "-" and source == "-":
-            continue
-        kind, origin = parse_source(source)
-        entry[prop] = {"value": parse_value(prop, value), "source": kind, "from": origin}
-    return out
-
-
 def read(cli, names, props, types="filesystem,volume", recursive=False, depth=None):
     """Returns ({name: {prop: {value, source, from}}}, [missing names]), in one process."""
     argv = ["zfs", "get", "-Hp", "-o", "name,property,value,source"]
@@ -84,7 +58,18 @@ def read(cli, names, props, types="filesystem,volume", recursive=False, depth=No
         argv.append("-r")
     argv += ["-t", types, ",".join(props)] + list(names)
     out, missing = run_tolerating_missing(cli, argv)
-    return parse_rows(out), missing
+    return _read.parse_get(out), missing
+
+
+def read_holds(cli, names):
+    """{snapshot: {tag, ...}} of the named snapshots that have holds (``zfs holds -H``, 500
+    names per call; none for no names)."""
+    holds = {}
+    for i in range(0, len(names), 500):
+        _rc, out, _err = cli.run(["zfs", "holds", "-H"] + list(names[i:i + 500]))
+        for snap, tags in _read.parse_holds(out).items():
+            holds.setdefault(snap, set()).update(tags)
+    return holds
 
 
 def list_tree(cli, roots, columns, recursive):

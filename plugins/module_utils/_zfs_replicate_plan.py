@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from ansible_collections.helix.zfs.plugins.module_utils._props import FILESYSTEM_ONLY, zfs_word
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
+from ansible_collections.helix.zfs.plugins.module_utils._read import LISTING_COLUMNS
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import check_destroyable
 
 EXTRA = ("encryption", "receive_resume_token", "logicalreferenced", "keystatus")
-COLUMNS = ["name", "type", "guid", "createtxg", "userrefs", "clones", "written"] + list(EXTRA)
+COLUMNS = list(LISTING_COLUMNS) + list(EXTRA)
 # Stream flags, kept the same along a chain (changing them between incrementals breaks it).
 FLAGS = {"large_blocks": "-L", "embedded": "-e", "compressed": "-c"}
 

@@ -4,17 +4,17 @@
 """zfs_snapshot's decision logic: (one listing, the request, time T) -> [zfs commands].
 
 Pure functions, no I/O. The listing is one ``zfs list -Hp -t filesystem,volume,snapshot,
-bookmark``; ``columns()`` names what it must print and ``parse_list()`` reads it.
+bookmark``; ``columns()`` names what it must print and ``_read.parse_list()`` reads it.
 """
 
 from __future__ import annotations
 
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy_mod
 from ansible_collections.helix.zfs.plugins.module_utils._props import ROLE_PROP
+from ansible_collections.helix.zfs.plugins.module_utils._read import LISTING_COLUMNS
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 OWNER_PROP = "helix:owner"
-_BASE = ("name", "type", "guid", "createtxg", "userrefs", "clones", "written")
 # Linux caps one argv string at 128 KiB (MAX_ARG_STRLEN); a comma list stays well under it.
 ARG_LIMIT = 100000
 # A channel program takes one argument per snapshot; all of them share the 2 MiB ARG_MAX.
@@ -54,7 +54,7 @@ SCHEDULE_COLUMNS = ("readonly", "receive_resume_token", ROLE_PROP, SCHEDULE_PROP
 def columns(tags, written=True, extra=()):
     """What the one zfs list prints. ``written`` is costly on snapshots (ZFS works out the space
     between each and its predecessor), so only a rollback, which needs it, asks for it."""
-    base = list(_BASE) if written else [c for c in _BASE if c != "written"]
+    base = list(LISTING_COLUMNS) if written else [c for c in LISTING_COLUMNS if c != "written"]
     return base + list(extra) + [OWNER_PROP] + sorted(set(tags) - {OWNER_PROP} - set(extra))
 
 
@@ -74,37 +74,6 @@ def replica(listing, ds):
     atomic snapshot."""
     props = listing["datasets"].get(ds, {}).get("props", {})
     return props.get("readonly") == "on" or props.get(ROLE_PROP) == "replica" or "receive_resume_token" in props
-
-
-def _num(v):
-    return int(v) if v not in ("-", "") else 0
-
-
-def parse_list(text, cols):
-    """Rows of ``zfs list -Hp -o <cols>`` -> {"datasets": {name: {...}}, "snaps": {ds: [...]},
-    "bookmarks": {ds: [...]}}; snapshots and bookmarks oldest first (by createtxg)."""
-    out = {"datasets": {}, "snaps": {}, "bookmarks": {}}
-    for line in text.splitlines():
-        if not line:
-            continue
-        f = line.split("\t")
-        row = dict(zip(cols, f[:len(cols) - 1] + ["\t".join(f[len(cols) - 1:])]))
-        props = {c: row[c] for c in cols if c not in _BASE and row.get(c, "-") != "-"}
-        if row["type"] in ("filesystem", "volume"):
-            out["datasets"][row["name"]] = {"type": row["type"], "written": _num(row.get("written", "-")),
-                                            "guid": row["guid"], "props": props}
-            continue
-        sep = "@" if row["type"] == "snapshot" else "#"
-        ds, _s, short = row["name"].partition(sep)
-        item = {"name": row["name"], "dataset": ds, "short": short, "guid": row["guid"],
-                "txg": _num(row["createtxg"]), "userrefs": _num(row["userrefs"]),
-                "clones": [c for c in row["clones"].split(",") if c not in ("", "-")],
-                "props": props}
-        out["snaps" if sep == "@" else "bookmarks"].setdefault(ds, []).append(item)
-    for group in ("snaps", "bookmarks"):
-        for items in out[group].values():
-            items.sort(key=lambda s: (s["txg"], s["name"]))
-    return out
 
 
 def scope(listing, roots, recursive):

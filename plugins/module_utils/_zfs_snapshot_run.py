@@ -11,6 +11,7 @@ import fcntl
 import os
 import time
 
+from ansible_collections.helix.zfs.plugins.module_utils import _read
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils._errors import ZfsCommandError
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import list_tree
@@ -58,7 +59,7 @@ def _enforce(cli, datasets, recursive, pol, now, prefix, owner, program, check, 
     out, missing = list_tree(cli, datasets, cols, recursive)
     if missing:
         raise plan.PlanError("no such dataset: %s" % ", ".join(sorted(missing)))
-    listing = plan.parse_list(out, cols)
+    listing = _read.parse_list(out, cols)
     scope = plan.scope(listing, datasets, recursive)
     clock = int(time.time())
     cmds, created, doomed = plan.policy_commands(listing, scope, pol, now, prefix, owner, {}, True, True, program,

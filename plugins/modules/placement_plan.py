@@ -45,7 +45,7 @@ options:
     description:
       - The datasets. Each has V(name) (relative to the pool), V(size) (bytes or C(500G)), V(copies)
         (default 2), V(min_copies) (default 1), and optionally V(summary), V(retention)
-        (V(legal), V(desired), like C(7y)), V(reproduction_cost), V(legal_framework),
+        (V(legal), V(desired), each a day or more, like C(90d) or C(7y); C(m) is minutes), V(reproduction_cost), V(legal_framework),
         V(snapshot_policy), V(replication_policy), V(pin) (hosts or C(host:pool) the copies must
         be on) and V(primary) (a host or C(host:pool)). Unknown keys and bad values are errors,
         one line per bad entry.
@@ -152,7 +152,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.helix.zfs.plugins.module_utils import _placement as placement
 from ansible_collections.helix.zfs.plugins.module_utils._placement import _fs, _host
-from ansible_collections.helix.zfs.plugins.module_utils._props import parse_size
+from ansible_collections.helix.zfs.plugins.module_utils._units import parse_size
 from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError
 
 

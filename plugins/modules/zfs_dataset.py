@@ -217,6 +217,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.helix.zfs.plugins.module_utils import _read
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_dataset_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_get
 from ansible_collections.helix.zfs.plugins.module_utils._props import zfs_words
@@ -313,7 +314,7 @@ def run(module, cli):
         if cmd.get("dry_run"):
             a = cmd["argv"]
             _rc, out, _err = cli.run(a[:2] + ["-nvp"] + a[2:])
-            destroyed += [line.split("\t")[1] for line in out.splitlines() if line.startswith("destroy\t")]
+            destroyed += _read.parse_destroy_dry_run(out)
     if cmds and not module.check_mode:
         for cmd in cmds:
             data = cmd["dataset"].get("new_key_material" if cmd.get("stdin_key") == "new_key" else "key_material") \

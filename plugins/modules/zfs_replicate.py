@@ -258,15 +258,15 @@ import shlex
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.helix.zfs.plugins.module_utils import _content_digest
+from ansible_collections.helix.zfs.plugins.module_utils import _read
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_replicate_plan as rplan
 from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError, PlanError, ZfsCommandError
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import SshZfsCli, run_module, ssh_host_ok
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import NAME_RULES, dataset_name_ok, list_tree
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import NAME_RULES, dataset_name_ok, list_tree, read_holds
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import (
     HOLD_TAG_RULES,
     destroy_commands,
     hold_tag_ok,
-    parse_list,
 )
 
 SIZE_SLACK = 64 * 1024
@@ -276,20 +276,17 @@ SIZE_SLACK = 64 * 1024
 RESUME_HOLD = "helix-resume"
 
 
-def read_holds(cli, snaps):
-    """{(snapshot, tag)} of the snapshots that have holds at all (one ``zfs holds``, or none)."""
-    names = [s["name"] for s in snaps if s["userrefs"]]
-    if not names:
-        return set()
-    _rc, out, _err = cli.run(["zfs", "holds", "-H"] + names)
-    return {(f[0], f[1]) for f in (ln.split("\t") for ln in out.splitlines()) if len(f) > 1}
+def held(cli, snaps):
+    """{(snapshot, tag)} of the snapshots that have holds at all (read only where userrefs says)."""
+    holds = read_holds(cli, [s["name"] for s in snaps if s["userrefs"]])
+    return {(n, t) for n, tags in holds.items() for t in tags}
 
 
 def listing(cli, root, recursive, allow_missing=False):
     out, missing = list_tree(cli, [root], rplan.COLUMNS, recursive)
     if missing and not allow_missing:
         raise PlanError("no such dataset: %s" % root)
-    return parse_list(out, rplan.COLUMNS)
+    return _read.parse_list(out, rplan.COLUMNS)
 
 
 class Replicator:
@@ -323,8 +320,7 @@ class Replicator:
 
     def estimate(self, send):
         _rc, out, err = self.src_cli.run(send[:2] + ["-nvP"] + send[2:])
-        sizes = [int(f[1]) for f in (ln.split("\t") for ln in (out + err).splitlines()) if f[0] == "size" and len(f) > 1]
-        return sizes[-1] if sizes else 0
+        return _read.parse_send_size(out + "\n" + err)
 
     def send(self, step, sds, tds, send=None):
         send = send or step["send"]
@@ -471,14 +467,14 @@ class Replicator:
         todo += [(self.src_cli, ["zfs", "destroy", b["name"]])
                  for b in rplan.stale_bookmarks(marks, self.p["keep_bookmarks"], newest["guid"])]
         tag = self.p["hold"]
-        src_held = read_holds(self.src_cli, src["snaps"][sds])
+        src_held = held(self.src_cli, src["snaps"][sds])
         sides = ((self.src_cli, src_held, newest["name"]),
-                 (self.tgt_cli, read_holds(self.tgt_cli, tgt["snaps"].get(tds, [])) if tag else set(),
+                 (self.tgt_cli, held(self.tgt_cli, tgt["snaps"].get(tds, [])) if tag else set(),
                   "%s@%s" % (tds, newest["short"])))
-        for cli, held, name in sides if tag else ():
-            if (name, tag) not in held:
+        for cli, holds, name in sides if tag else ():
+            if (name, tag) not in holds:
                 todo.append((cli, ["zfs", "hold", tag, name]))
-            todo += [(cli, ["zfs", "release", tag, old]) for old, t in sorted(held) if t == tag and old != name]
+            todo += [(cli, ["zfs", "release", tag, old]) for old, t in sorted(holds) if t == tag and old != name]
         resumed = sorted(n for n, t in src_held if t == RESUME_HOLD)
         if resumed:
             todo.append((self.src_cli, ["zfs", "release", RESUME_HOLD] + resumed))

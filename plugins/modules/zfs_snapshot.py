@@ -273,12 +273,13 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.helix.zfs.plugins.module_utils import _read
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy_mod
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_run as srun
 from ansible_collections.helix.zfs.plugins.module_utils._props import zfs_words
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import run_module
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import NAME_RULES, dataset_name_ok, list_tree
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import NAME_RULES, dataset_name_ok, list_tree, read_holds
 
 # Used with fullmatch() only ("$" would let a trailing newline through).
 _SHORT = re.compile(r"[A-Za-z0-9_.:-]+")
@@ -334,17 +335,6 @@ def validate(p):
     return roots, targets, pol, now
 
 
-def read_holds(cli, names):
-    holds = {}
-    for i in range(0, len(names), 500):
-        _rc, out, _err = cli.run(["zfs", "holds", "-H"] + names[i:i + 500])
-        for line in out.splitlines():
-            f = line.split("\t")
-            if len(f) >= 2:
-                holds.setdefault(f[0], set()).add(f[1])
-    return holds
-
-
 def run(module, cli):
     p = module.params
     p["properties"] = zfs_words(p["properties"])
@@ -363,7 +353,7 @@ def _run(module, cli, p, roots, targets, pol, now):
     out, missing = list_tree(cli, roots, cols, p["recursive"])
     if missing:
         raise plan.PlanError("no such dataset: %s. Nothing was changed." % ", ".join(sorted(missing)))
-    listing = plan.parse_list(out, cols)
+    listing = _read.parse_list(out, cols)
     datasets = plan.scope(listing, roots, p["recursive"])
     cmds, created, destroyed, holds, rolled, future = [], [], [], {}, [], []
     if pol is not None:

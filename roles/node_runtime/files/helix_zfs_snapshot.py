@@ -14,7 +14,6 @@ import time
 # The role installs the collection's module_utils beside this file (python puts this file's
 # directory first on sys.path).
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy
-from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_run as srun
 from ansible_collections.helix.zfs.plugins.module_utils._node import Node
 from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError

@@ -113,7 +113,8 @@ def test_catalog_reports_every_bad_entry_one_line_each():
         "catalog entry #9 (/abs): name '/abs' is not a dataset path relative to the pool (letters, digits, _ - . : "
         "space, '/' between components)",
         "catalog entry #10 (f): retention.desired (1y) is shorter than retention.legal (7y)",
-        "catalog entry #11 (g): retention.legal 'seven years' is not a duration (a number with d, w, m or y, or forever)",
+        "catalog entry #11 (g): retention.legal 'seven years' is not a duration of a day or more (a number with d, w "
+        "or y, or forever; m is minutes)",
         "catalog entry #12 (h): summary must be a string; copies must be an integer >= 1",
         "catalog entry #13: must be a mapping with name, size, copies ..., got str",
     ]
@@ -703,3 +704,9 @@ def test_observed_copies_from_zfs_info():
     # A switch that broke off after the demotion: the demoted copy is still the one to sync from.
     broke = [{"host": "a", "datasets": [_seen("tank/x", "demoted")]}, {"host": "b", "datasets": [_seen("tank/x", "replica")]}]
     assert P.observed_copies(broke, topo, ["x"]) == {"x": {"a:tank": "primary", "b:tank": "replica"}}
+
+
+@pytest.mark.parametrize("legal", ["6m", "12h", "0d", "7Y"])
+def test_a_retention_under_a_day_or_outside_the_one_duration_grammar_is_refused(legal):
+    with pytest.raises(PlanError, match="retention.legal %r is not a duration of a day or more" % legal):
+        P.parse_catalog([{"name": "x", "size": 1, "retention": {"legal": legal}}])

@@ -4,7 +4,8 @@ import re
 import pytest
 from hypothesis import given, strategies as st
 
-from ansible_collections.helix.zfs.plugins.module_utils._props import normalize_value, parse_size, parse_value, zfs_word, zfs_words
+from ansible_collections.helix.zfs.plugins.module_utils._props import normalize_value, parse_value, zfs_word, zfs_words
+from ansible_collections.helix.zfs.plugins.module_utils._units import parse_size
 
 UNITS = ["K", "M", "G", "T"]
 

@@ -1,5 +1,5 @@
 """The dataset planner (_zfs_dataset_plan): declared datasets and current properties (as
-_zfs_get.parse_rows reads them, here from real OpenZFS 2.3.2 output) in, zfs commands (or
+_read.parse_get reads them, here from real OpenZFS 2.3.2 output) in, zfs commands (or
 PlanError) out. Pure logic, no zfs."""
 import re
 
@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_dataset_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils._props import normalize_value, parse_value
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import parse_rows
+from ansible_collections.helix.zfs.plugins.module_utils._read import parse_get as parse_rows
 
 KEY = "correct horse battery staple"
 

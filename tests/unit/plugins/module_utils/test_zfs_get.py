@@ -2,6 +2,7 @@
 output recorded from real OpenZFS 2.3.2, and read()'s argv and stderr handling with a fake cli."""
 import pytest
 
+from ansible_collections.helix.zfs.plugins.module_utils import _read
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_get as zg
 from ansible_collections.helix.zfs.plugins.module_utils._errors import ZfsCommandError
 
@@ -34,13 +35,13 @@ class FakeCli:
     ("inherited from tp/a/b-c_d.e:f", ("inherited", "tp/a/b-c_d.e:f")),
 ])
 def test_parse_source(source, parsed):
-    assert zg.parse_source(source) == parsed
+    assert _read.parse_source(source) == parsed
 
 
 # ---------------------------------------------------------------------------- parse_rows
 
 def test_parse_rows_of_recorded_output(fixture_text):
-    assert zg.parse_rows(fixture_text("zfs", "get-basic.tsv")) == {
+    assert _read.parse_get(fixture_text("zfs", "get-basic.tsv")) == {
         "tp/a": {
             "quota": prop(1073741824),
             "compression": prop("on", "default"),
@@ -57,30 +58,30 @@ def test_parse_rows_of_recorded_output(fixture_text):
 
 
 def test_parse_rows_byte_counts_are_ints_and_the_rest_strings(fixture_text):
-    rows = zg.parse_rows(fixture_text("zfs", "get-basic.tsv"))
+    rows = _read.parse_get(fixture_text("zfs", "get-basic.tsv"))
     assert isinstance(rows["tp/a"]["quota"]["value"], int)
     assert isinstance(rows["tp/a/b"]["quota"]["value"], int)
     assert all(isinstance(rows[n][p]["value"], str) for n in rows for p in ("compression", "mountpoint"))
 
 
 def test_parse_rows_leaves_out_unset_user_property_but_keeps_the_dataset():
-    rows = zg.parse_rows("tp/a\tcom.example:unset\t-\t-\ntp/a\tquota\t0\tdefault\n")
+    rows = _read.parse_get("tp/a\tcom.example:unset\t-\t-\ntp/a\tquota\t0\tdefault\n")
     assert rows == {"tp/a": {"quota": prop(0, "default")}}
-    assert zg.parse_rows("tp/a\tcom.example:unset\t-\t-\n") == {"tp/a": {}}
+    assert _read.parse_get("tp/a\tcom.example:unset\t-\t-\n") == {"tp/a": {}}
 
 
 def test_parse_rows_keeps_dash_of_native_property_as_none():
-    rows = zg.parse_rows("tp/c\torigin\t-\t-\ntp/c\tkeystatus\t-\t-\n")
+    rows = _read.parse_get("tp/c\torigin\t-\t-\ntp/c\tkeystatus\t-\t-\n")
     assert rows == {"tp/c": {"origin": prop(None, "none"), "keystatus": prop(None, "none")}}
 
 
 def test_parse_rows_user_property_set_to_dash_locally_is_kept():
     # only value AND source "-" means unset; a local "-" is a real value
-    assert zg.parse_rows("tp/a\tcom.example:tag\t-\tlocal\n") == {"tp/a": {"com.example:tag": prop(None)}}
+    assert _read.parse_get("tp/a\tcom.example:tag\t-\tlocal\n") == {"tp/a": {"com.example:tag": prop(None)}}
 
 
 def test_parse_rows_other_sources_and_identifiers():
-    rows = zg.parse_rows(
+    rows = _read.parse_get(
         "tp/c\torigin\ttp/a@s1\t-\n"
         "tp/c\tatime\toff\ttemporary\n"
         "tp/c\tcompression\tzstd\treceived\n"
@@ -96,17 +97,17 @@ def test_parse_rows_other_sources_and_identifiers():
 
 
 def test_parse_rows_value_with_spaces_is_kept_whole():
-    rows = zg.parse_rows("tp/a\tcom.example:note\ttwo words here\tlocal\n")
+    rows = _read.parse_get("tp/a\tcom.example:note\ttwo words here\tlocal\n")
     assert rows["tp/a"]["com.example:note"] == prop("two words here")
 
 
 def test_parse_rows_ignores_blank_lines_and_empty_text():
-    assert zg.parse_rows("") == {}
-    assert zg.parse_rows("\n\ntp/a\tquota\t0\tdefault\n\n") == {"tp/a": {"quota": prop(0, "default")}}
+    assert _read.parse_get("") == {}
+    assert _read.parse_get("\n\ntp/a\tquota\t0\tdefault\n\n") == {"tp/a": {"quota": prop(0, "default")}}
 
 
 def test_parse_rows_value_with_a_tab():
-    rows = zg.parse_rows("tp/a\tcom.example:note\ta\tb\tlocal\n")
+    rows = _read.parse_get("tp/a\tcom.example:note\ta\tb\tlocal\n")
     assert rows["tp/a"]["com.example:note"] == prop("a\tb")
 
 
@@ -117,7 +118,7 @@ def test_read_builds_one_zfs_get_for_every_name_and_property(fixture_text):
     rows, missing = zg.read(cli, ["tp/a", "tp/a/b"], ["quota", "compression", "com.example:tag", "mountpoint"])
     assert cli.calls == [(HEAD + ["-t", "filesystem,volume", "quota,compression,com.example:tag,mountpoint",
                                   "tp/a", "tp/a/b"], {"ok_rcs": (0, 1)})]
-    assert rows == zg.parse_rows(fixture_text("zfs", "get-basic.tsv"))
+    assert rows == _read.parse_get(fixture_text("zfs", "get-basic.tsv"))
     assert missing == []
 
 

@@ -6,7 +6,7 @@ from hypothesis import given, strategies as st
 
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_replicate_plan as rplan
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import parse_list
+from ansible_collections.helix.zfs.plugins.module_utils._read import parse_list
 
 # COLUMNS: name type guid createtxg userrefs clones written encryption receive_resume_token logicalreferenced
 # keystatus

@@ -6,6 +6,7 @@ import time
 import pytest
 from hypothesis import given, strategies as st
 
+from ansible_collections.helix.zfs.plugins.module_utils._read import parse_list
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as sp
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
@@ -32,7 +33,7 @@ def mark(name, txg, guid=None):
 
 
 def listing(*rows):
-    return plan.parse_list("\n".join(rows) + "\n", COLS)
+    return parse_list("\n".join(rows) + "\n", COLS)
 
 
 def names(items):
@@ -62,7 +63,7 @@ LISTING = (
 
 
 def test_parse_list():
-    out = plan.parse_list(LISTING, COLS)
+    out = parse_list(LISTING, COLS)
     assert out["datasets"] == {"tp": {"type": "filesystem", "written": 98304, "guid": "111", "props": {}},
                                "tp/a": {"type": "filesystem", "written": 0, "guid": "222", "props": {}},
                                "tp/vol": {"type": "volume", "written": 8192, "guid": "333", "props": {}}}
@@ -79,21 +80,21 @@ def test_parse_list():
 
 
 def test_parse_list_keeps_tabs_in_the_last_column():
-    out = plan.parse_list("tp/a\tfilesystem\t1\t1\t-\t-\t0\t-\t-\t-\n"
-                          "tp/a@s\tsnapshot\t2\t2\t0\t\t0\t-\t-\ta\tb\tc\n", COLS)
+    out = parse_list("tp/a\tfilesystem\t1\t1\t-\t-\t0\t-\t-\t-\n"
+                     "tp/a@s\tsnapshot\t2\t2\t0\t\t0\t-\t-\ta\tb\tc\n", COLS)
     assert out["snaps"]["tp/a"][0]["props"] == {ENV: "a\tb\tc"}
 
 
 def test_parse_list_empty():
-    assert plan.parse_list("", COLS) == {"datasets": {}, "snaps": {}, "bookmarks": {}}
-    assert plan.parse_list("\n\n", COLS) == {"datasets": {}, "snaps": {}, "bookmarks": {}}
+    assert parse_list("", COLS) == {"datasets": {}, "snaps": {}, "bookmarks": {}}
+    assert parse_list("\n\n", COLS) == {"datasets": {}, "snaps": {}, "bookmarks": {}}
 
 
 @given(txgs=st.lists(st.integers(min_value=1, max_value=10**9), min_size=1, max_size=30, unique=True),
        data=st.data())
 def test_parse_list_orders_snapshots_by_txg_whatever_the_row_order(txgs, data):
     rows = [fs("tp/a")] + [snap("tp/a@s%d" % t, t) for t in txgs] + [mark("tp/a#m%d" % t, t) for t in txgs]
-    out = plan.parse_list("\n".join(data.draw(st.permutations(rows))), COLS)
+    out = parse_list("\n".join(data.draw(st.permutations(rows))), COLS)
     assert [s["txg"] for s in out["snaps"]["tp/a"]] == sorted(txgs)
     assert [s["txg"] for s in out["bookmarks"]["tp/a"]] == sorted(txgs)
 
@@ -548,7 +549,7 @@ def test_a_schedule_prunes_only_its_own_and_labels_what_it_takes():
     for i, sched in enumerate(("other", "-", "mine")):  # 21:00, 22:00, 23:00 the day before T0
         rows.append("tp/a@helix_%s_hourly\tsnapshot\t%d\t%d\t0\t\t-\t-\t-\t%s\t%s" % (
             time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(T0 - (3 - i) * 3600)), 10 + i, 10 + i, sched, OWNER))
-    out = plan.parse_list("\n".join(rows) + "\n", cols)
+    out = parse_list("\n".join(rows) + "\n", cols)
     cmds, _created, doomed = plan.policy_commands(out, ["tp/a"], pol, T0, "helix_", OWNER, {}, True, True, False,
                                                   sched="mine")
     # The unlabelled one and its own older one go; the other schedule's stays.
