@@ -192,8 +192,13 @@ class SshZfsCli(ZfsCli):
         """ssh running ``command`` (a shell line) on the host."""
         return [self._bin("ssh"), "-o", "BatchMode=yes"] + self.ssh_args + ["--", self.host, command]
 
-    def ssh_argv(self, argv):
-        return self.shell_argv(self.remote_command(argv))
+    def ssh_argv(self, argv, buffer=None):
+        """ssh running a zfs argv on the host; with ``buffer`` (a size mbuffer takes) its stdin
+        (a stream) goes through ``mbuffer -m BUFFER`` there first, evening out the network."""
+        line = self.remote_command(argv)
+        if buffer:
+            line = "mbuffer -q -s 128k -m %s | %s" % (shlex.quote(buffer), line)
+        return self.shell_argv(line)
 
     def command(self, argv):
         return self.ssh_argv(argv)

@@ -13,12 +13,31 @@ from __future__ import annotations
 from ansible_collections.helix.zfs.plugins.module_utils._props import FILESYSTEM_ONLY, zfs_word
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 from ansible_collections.helix.zfs.plugins.module_utils._read import LISTING_COLUMNS
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import check_destroyable
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ssh_host_ok
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import NAME_RULES, dataset_name_ok
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import HOLD_TAG_RULES, check_destroyable, hold_tag_ok
 
 EXTRA = ("encryption", "receive_resume_token", "logicalreferenced", "keystatus")
 COLUMNS = list(LISTING_COLUMNS) + list(EXTRA)
 # Stream flags, kept the same along a chain (changing them between incrementals breaks it).
 FLAGS = {"large_blocks": "-L", "embedded": "-e", "compressed": "-c"}
+
+
+def check_request(p):
+    """zfs_replicate's option values (the argspec has checked which go together) -> PlanError
+    naming the first wrong one, before anything is read."""
+    for key in ("source", "target"):
+        if p[key] is not None and not dataset_name_ok(p[key]):
+            raise PlanError("invalid %s dataset name %r (%s)" % (key, p[key], NAME_RULES))
+    if p["keep_bookmarks"] < 0:
+        raise PlanError("keep_bookmarks must be 0 (keep all) or more, got %d" % p["keep_bookmarks"])
+    if p["hold"] is not None and not hold_tag_ok(p["hold"]):
+        raise PlanError("invalid hold tag %r: %s" % (p["hold"], HOLD_TAG_RULES))
+    if p["target_host"] is not None and not ssh_host_ok(p["target_host"]):
+        raise PlanError("invalid target_host %r: give [user@]host (a name or an address)" % p["target_host"])
+    if p["target"] and not p["target_host"] and not p["restore_from"] and same_tree(p["source"], p["target"]):
+        raise PlanError("target %s is %s or in the same tree on this host; nothing was done (a receive there "
+                        "would roll back or overwrite the source)" % (p["target"], p["source"]))
 
 
 def same_tree(source, target):

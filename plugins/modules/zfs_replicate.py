@@ -253,7 +253,6 @@ verified:
 import hashlib
 import json
 import os
-import shlex
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -261,13 +260,9 @@ from ansible_collections.helix.zfs.plugins.module_utils import _content_digest
 from ansible_collections.helix.zfs.plugins.module_utils import _read
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_replicate_plan as rplan
 from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError, PlanError, ZfsCommandError
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import SshZfsCli, run_module, ssh_host_ok
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import NAME_RULES, dataset_name_ok, list_tree, read_holds
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import (
-    HOLD_TAG_RULES,
-    destroy_commands,
-    hold_tag_ok,
-)
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import SshZfsCli, run_module
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import list_tree, read_holds
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import destroy_commands
 
 SIZE_SLACK = 64 * 1024
 
@@ -302,10 +297,7 @@ class Replicator:
         """The argv that receives a stream: zfs receive here, or ssh to it (behind mbuffer)."""
         if not self.p["target_host"]:
             return [self.src_cli._bin("zfs")] + recv[1:]
-        if not self.p["buffer"]:
-            return self.tgt_cli.ssh_argv(recv)
-        line = "mbuffer -q -s 128k -m %s | %s" % (shlex.quote(self.p["buffer"]), self.tgt_cli.remote_command(recv))
-        return self.tgt_cli.shell_argv(line)
+        return self.tgt_cli.ssh_argv(recv, self.p["buffer"])
 
     def shown(self, argv):
         """argv as the plan shows it: ssh prefix for remote target commands."""
@@ -618,25 +610,7 @@ def write_manifest(d, manifest):
 
 def run(module, cli):
     p = module.params
-    for key in ("source", "target"):
-        name = p[key]
-        if name is not None and not dataset_name_ok(name):
-            module.fail_json(msg="invalid %s dataset name %r (%s)" % (key, name, NAME_RULES))
-    if p["keep_bookmarks"] < 0:
-        module.fail_json(msg="keep_bookmarks must be 0 (keep all) or more, got %d" % p["keep_bookmarks"])
-    if p["hold"] is not None and not hold_tag_ok(p["hold"]):
-        module.fail_json(msg="invalid hold tag %r: %s" % (p["hold"], HOLD_TAG_RULES))
-    if p["target_host"] is not None and not ssh_host_ok(p["target_host"]):
-        module.fail_json(msg="invalid target_host %r: give [user@]host (a name or an address)" % p["target_host"])
-    if p["target"] and not p["target_host"] and not p["restore_from"] and rplan.same_tree(p["source"], p["target"]):
-        module.fail_json(msg="target %s is %s or in the same tree on this host; nothing was done (a receive there "
-                             "would roll back or overwrite the source)" % (p["target"], p["source"]))
-    modes = [k for k in ("target", "target_dir") if p[k]]
-    if p["restore_from"]:
-        if not p["target"] or p["target_dir"] or p["target_host"]:
-            module.fail_json(msg="restore_from goes with target (a dataset on this host), not target_dir or target_host")
-    elif len(modes) != 1:
-        module.fail_json(msg="give exactly one of target and target_dir")
+    rplan.check_request(p)
     rep = Replicator(module, cli)
     try:
         if p["restore_from"]:
@@ -672,6 +646,9 @@ def main():
             ssh_cipher=dict(type="str"),
             ssh_options=dict(type="list", elements="str", default=[]),
         ),
+        required_one_of=[("target", "target_dir")],
+        mutually_exclusive=[("target", "target_dir"), ("restore_from", "target_host")],
+        required_by={"restore_from": "target"},
         supports_check_mode=True,
     )
     run_module(module, lambda cli: run(module, cli))

@@ -377,7 +377,7 @@ def test_a_target_host_is_never_an_ssh_option(pools):
 @pytest.mark.parametrize("args,words", [
     ({"source": "htsrc/x@y", "target": "pdst/x"}, "invalid source dataset name"),
     ({"source": "htsrc/nosuch", "target": "pdst/x", "target_host": PEER}, "no such dataset: htsrc/nosuch"),
-    ({"source": "htsrc", "target": "pdst/x", "target_dir": "/tmp/x"}, "exactly one of target and target_dir"),
+    ({"source": "htsrc", "target": "pdst/x", "target_dir": "/tmp/x"}, "mutually exclusive: target|target_dir"),
     ({"source": "htsrc", "target": "pdst/x", "target_host": PEER}, "htsrc has no snapshot to send"),
 ], ids=["at-sign", "missing-source", "two-targets", "no-snapshot"])
 def test_bad_input_is_a_clear_error_and_changes_nothing(pools, args, words):

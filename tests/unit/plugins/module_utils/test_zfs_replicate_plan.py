@@ -586,3 +586,25 @@ def test_stale_bookmarks_are_those_past_the_newest_few_never_the_newest_sent():
 def test_yaml_booleans_in_receive_properties_are_zfs_words():
     o = opts(receive_properties={"readonly": True, "atime": False})
     assert rplan.receive_argv("bk/a", o) == ["zfs", "receive", "-s", "-u", "-o", "atime=off", "-o", "readonly=on", "bk/a"]
+
+
+REQUEST = {"source": "tank/a", "target": "bk/a", "target_host": None, "restore_from": None, "keep_bookmarks": 10,
+           "hold": None}
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"source": "tank/a@s"}, "invalid source dataset name"),
+    ({"target": "bk//a"}, "invalid target dataset name"),
+    ({"keep_bookmarks": -1}, "keep_bookmarks must be 0"),
+    ({"hold": "-r"}, "invalid hold tag"),
+    ({"target_host": "-oProxyCommand=x"}, "invalid target_host"),
+    ({"target": "tank/a/b"}, "in the same tree on this host"),
+])
+def test_check_request_names_the_wrong_option(change, words):
+    with pytest.raises(PlanError, match=words):
+        rplan.check_request(dict(REQUEST, **change))
+
+
+def test_check_request_takes_a_good_request_and_a_peer_may_use_the_same_name():
+    rplan.check_request(REQUEST)
+    rplan.check_request(dict(REQUEST, target="tank/a", target_host="lab2"))
