@@ -146,7 +146,7 @@ class ZfsCli:
             finally:
                 sink.close()
             rc1, rc2 = p1.wait(), (p2.wait() if p2 else 0)
-            err1, err2 = (_read(f) for f in (e1, e2))
+            err1, err2 = (_read_back(f) for f in (e1, e2))
         self.journal.record([str(a) for a in send_argv] + ["|"] + (shown or sink_argv or [">", sink_path]),
                             total > 0 or not (rc1 or rc2))
         if rc1 or rc2:
@@ -220,7 +220,7 @@ def ssh_host_ok(host):
     return bool(_SSH_HOST.fullmatch(host or ""))
 
 
-def _read(f):
+def _read_back(f):
     f.seek(0)
     return f.read().decode("utf-8", "replace")
 

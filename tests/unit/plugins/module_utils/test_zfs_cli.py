@@ -60,3 +60,10 @@ def test_the_one_ssh_builder_quotes_each_argument_and_puts_the_host_after_a_doub
     assert cli.ssh_argv(["zfs", "receive", "-u", "bk/a b"]) == head + ["env LC_ALL=C LANG=C zfs receive -u 'bk/a b'"]
     assert cli.ssh_argv(["zfs", "receive", "bk/a"], buffer="1G; rm -rf /") == head + [
         "mbuffer -q -s 128k -m '1G; rm -rf /' | env LC_ALL=C LANG=C zfs receive bk/a"]
+
+
+def test_tabular_reads_rows_through_the_reader_layer():
+    class Rows(Module):
+        def run_command(self, cmd, **kw):
+            return 0, "tank\tsize\t100\n\n", ""
+    assert ZfsCli(Rows({})).tabular(["zpool", "get", "-Hp", "size", "tank"]) == [["tank", "size", "100"]]
