@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.helix.zfs.plugins.module_utils._props import ROLE_PROP as ROLE
+from ansible_collections.helix.zfs.plugins.module_utils._props import DEMOTED, MIGRATED, PRIMARY, REPLICA, ROLE_PROP as ROLE
 
 # What readonly and the role were before the cut-over, kept on each source dataset by the same
 # `zfs set` that makes it read-only, so a rerun after the controller died can still undo it:
@@ -18,7 +18,7 @@ from ansible_collections.helix.zfs.plugins.module_utils._props import ROLE_PROP 
 BEFORE = "helix:before_cutover"
 MARKS = (ROLE, "helix:migrated_to", "helix:run_id")
 # Roles of a source whose cut-over began: a rerun resumes it.
-CUTOVER_ROLES = ("demoted", "migrated")
+CUTOVER_ROLES = (DEMOTED, MIGRATED)
 
 
 def _prop(d, name):
@@ -77,8 +77,8 @@ def migration_changes(pairs, seen, target_host, run):
             name = d["name"]
             before = _before(d, ("readonly", ROLE) if name == src else ("readonly",), resuming)
             ro_now = {"readonly": "on", BEFORE: _encode(before)}
-            out["readonly"].append({"name": name, "properties": dict(ro_now, **({ROLE: "demoted"} if name == src else {}))})
-            out["retire"].append({"name": name, "properties": dict({"readonly": "on"}, **({ROLE: "replica"} if name == src else {}))})
+            out["readonly"].append({"name": name, "properties": dict(ro_now, **({ROLE: DEMOTED} if name == src else {}))})
+            out["retire"].append({"name": name, "properties": dict({"readonly": "on"}, **({ROLE: REPLICA} if name == src else {}))})
             # The undo puts each back as it was; the marks go too, and a role set here before
             # (e.g. primary) comes back.
             undo = {"name": name, "inherit": [BEFORE] if resuming and _local(d, BEFORE) is not None else []}
@@ -94,12 +94,12 @@ def migration_changes(pairs, seen, target_host, run):
             out["undo"].append(undo)
             t = tgt + name[len(src):]
             if name == src:
-                out["promote"].append({"name": t, "properties": {"readonly": "off", "canmount": "on", ROLE: "primary"}})
-                out["demote"].append({"name": t, "properties": {"readonly": "on", ROLE: "replica"}})
+                out["promote"].append({"name": t, "properties": {"readonly": "off", "canmount": "on", ROLE: PRIMARY}})
+                out["demote"].append({"name": t, "properties": {"readonly": "on", ROLE: REPLICA}})
             else:
                 # The receive set readonly, canmount and the role on each; children follow the top.
                 out["promote"].append({"name": t, "inherit": ["readonly", ROLE], "properties": {"canmount": "on"}})
-        out["marks"].append({"name": src, "properties": {ROLE: "migrated", "helix:migrated_to": "%s:%s" % (target_host, tgt),
+        out["marks"].append({"name": src, "properties": {ROLE: MIGRATED, "helix:migrated_to": "%s:%s" % (target_host, tgt),
                                                          "helix:run_id": run}})
     return out
 
@@ -128,12 +128,12 @@ def migration_todo(pairs, sources, targets):
         role, readonly = _prop(src, ROLE)[0], _prop(src, "readonly")[0]
         t_role, t_ro = (_prop(tgt, ROLE)[0], _prop(tgt, "readonly")[0]) if tgt else (None, None)
         where = "%s -> %s" % (pair["source"], pair["target"])
-        if role == "migrated" and (tgt is None or t_role != "replica"):
+        if role == MIGRATED and (tgt is None or t_role != REPLICA):
             out["done"].append(pair)
         elif t_ro == "off":
             out["refused"].append("%s: the target exists and is writable (role %s); a migration only "
                                   "receives into a read-only replica" % (where, t_role or "unset"))
-        elif role == "migrated" or _resuming(src):
+        elif role == MIGRATED or _resuming(src):
             out["todo"].append(pair)
             out["resumed"].append(pair)
         elif readonly == "on":

@@ -17,7 +17,7 @@ from __future__ import annotations
 from ansible_collections.helix.zfs.plugins.module_utils import _read
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_plan as plan
-from ansible_collections.helix.zfs.plugins.module_utils._props import ROLE_PROP, parse_value
+from ansible_collections.helix.zfs.plugins.module_utils._props import PRIMARY, REPLICA, ROLE_PROP, parse_value
 from ansible_collections.helix.zfs.plugins.module_utils._zpool_status import VDEV_GROUPS
 
 POOL_STATES = ("ONLINE", "DEGRADED", "FAULTED", "OFFLINE", "UNAVAIL", "REMOVED", "SUSPENDED")
@@ -203,7 +203,7 @@ def newest_scheduled(datasets, listing, schedules, now):
     for sch in schedules:
         # Replicas get no scheduled snapshots (theirs come from their source): no staleness either.
         scope = [ds for ds in plan.scope({"datasets": datasets}, sch["datasets"], sch["recursive"])
-                 if datasets[ds].get("role") != "replica"]
+                 if datasets[ds].get("role") != REPLICA]
         scope += [r for r in sch["datasets"] if r not in datasets]
         for ds in scope:
             times, future = {}, {}
@@ -238,9 +238,9 @@ def add_snapshots(m, datasets, listing, schedules, now):
     for ds in sorted(set(datasets) | set(listing["bookmarks"])):
         role = datasets.get(ds, {}).get("role")
         marks = listing["bookmarks"].get(ds, [])
-        if role == "replica":
+        if role == REPLICA:
             m.add("replica_newest_snapshot_timestamp_seconds", _creation(listing["snaps"].get(ds, [])), dataset=ds)
-        elif marks and role in (None, "primary"):
+        elif marks and role in (None, PRIMARY):
             m.add("replication_last_sent_timestamp_seconds", _creation(marks), dataset=ds)
 
 

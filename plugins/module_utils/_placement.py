@@ -41,7 +41,7 @@ import re
 import shlex
 import struct
 
-from ansible_collections.helix.zfs.plugins.module_utils._props import ROLE_PROP
+from ansible_collections.helix.zfs.plugins.module_utils._props import DEMOTED, PRIMARY, REPLICA, ROLE_PROP
 from ansible_collections.helix.zfs.plugins.module_utils._units import parse_duration, parse_size
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
@@ -374,7 +374,7 @@ def _copies_of(value):
     if not value:
         return None, []
     if isinstance(value, dict):
-        prim = sorted(p for p, r in value.items() if r == "primary")
+        prim = sorted(p for p, r in value.items() if r == PRIMARY)
         return (prim[0] if prim else None), sorted(p for p in value if not prim or p != prim[0])
     value = list(value)
     return value[0], sorted(set(value[1:]) - {value[0]})
@@ -734,7 +734,7 @@ class _Snaps:
 
 
 def _create_cmds(ssh, ds, pool):
-    return [ssh(_host(pool), "zfs create -p -o %s=primary" % ROLE_PROP, _fs(pool, ds))]
+    return [ssh(_host(pool), "zfs create -p -o %s=%s" % (ROLE_PROP, PRIMARY), _fs(pool, ds))]
 
 
 def _copy_cmds(ssh, ds, src, dst, snaps):
@@ -751,7 +751,7 @@ def _copy_cmds(ssh, ds, src, dst, snaps):
         ssh(sh, "zfs snapshot -r", "%s@%s" % (sfs, s2)),
         ssh(sh, "zfs send -w -R -I", "@" + s1, "%s@%s" % (sfs, s2)) + " | " +
         ssh(dh, "zfs receive -u -s", dfs),
-        ssh(dh, "zfs set readonly=on %s=replica" % ROLE_PROP, dfs),
+        ssh(dh, "zfs set readonly=on %s=%s" % (ROLE_PROP, REPLICA), dfs),
     ]
     return cmds, s2
 
@@ -770,7 +770,7 @@ def _final_sync_cmds(ssh, ds, src, dst, snaps, base):
             dh, "zfs list -H -d 1 -t snapshot -o name -s createtxg", dfs))
         cmds.append("%s | %s" % (ssh(sh, "zfs send -w -R -I @${base}", "%s@%s" % (sfs, snap)), recv))
     # Until here the demoted copy holds the newest writes (see observed_copies).
-    cmds.append(ssh(sh, "zfs set %s=replica" % ROLE_PROP, sfs))
+    cmds.append(ssh(sh, "zfs set %s=%s" % (ROLE_PROP, REPLICA), sfs))
     return cmds
 
 
@@ -779,9 +779,9 @@ def _roles_of(value):
     if isinstance(value, dict):
         return dict(value)
     prim, reps = _copies_of(value)
-    out = {r: "replica" for r in reps}
+    out = {r: REPLICA for r in reps}
     if prim:
-        out[prim] = "primary"
+        out[prim] = PRIMARY
     return out
 
 
@@ -856,7 +856,7 @@ def plan(catalog, current, target, roles=None, max_per_host=1, max_per_domain=2,
         if not tgt or len(set(tgt)) != len(tgt) or not all(_is_pool_id(p) for p in tgt):
             lines.append("dataset %s: target %r must be distinct \"host:pool\" ids" % (ds, target[ds]))
             continue
-        want_prim = [p for p, r in (roles.get(ds) or {}).items() if r == "primary"]
+        want_prim = [p for p, r in (roles.get(ds) or {}).items() if r == PRIMARY]
         if len(want_prim) > 1 or (want_prim and want_prim[0] not in tgt):
             lines.append("dataset %s: roles must name one primary among the target's pools" % ds)
             continue
@@ -869,7 +869,7 @@ def plan(catalog, current, target, roles=None, max_per_host=1, max_per_domain=2,
             lines.append("dataset %s: current %r must be \"host:pool\" ids" % (ds, current[ds]))
             continue
         ssh = _ssh_plain if _SAFE.match(ds) else _ssh  # pool ids are checked plain
-        prims = sorted(p for p, r in cur.items() if r == "primary")
+        prims = sorted(p for p, r in cur.items() if r == PRIMARY)
         if len(prims) > 1:
             lines.append("dataset %s: %d copies claim to be primary (%s); resolve that by hand first" % (
                 ds, len(prims), ", ".join(prims)))
@@ -902,14 +902,14 @@ def plan(catalog, current, target, roles=None, max_per_host=1, max_per_domain=2,
         if cur and pc is None:
             # the primary is gone: promote the chosen survivor (no old writer to demote)
             last = [add("promote", ds, pt, 0, prio(0), deps=[made[pt]] if pt in made else [],
-                        commands=[ssh(_host(pt), "zfs set readonly=off %s=primary" % ROLE_PROP, _fs(pt, ds))])]
+                        commands=[ssh(_host(pt), "zfs set readonly=off %s=%s" % (ROLE_PROP, PRIMARY), _fs(pt, ds))])]
         elif pc is not None and pc != pt:
             d = add("demote", ds, pc, 1, prio(1), deps=[made[pt]] if pt in made else [],
-                    commands=[ssh(_host(pc), "zfs set readonly=on %s=demoted" % ROLE_PROP, _fs(pc, ds))])
+                    commands=[ssh(_host(pc), "zfs set readonly=on %s=%s" % (ROLE_PROP, DEMOTED), _fs(pc, ds))])
             f = add("final_sync", ds, pt, 1, prio(1), deps=[d], source=pc, nbytes=0,
                     commands=_final_sync_cmds(ssh, ds, pc, pt, snaps, last_snap.get(pt)))
             last = [add("promote", ds, pt, 1, prio(1), deps=[f],
-                        commands=[ssh(_host(pt), "zfs set readonly=off %s=primary" % ROLE_PROP, _fs(pt, ds))])]
+                        commands=[ssh(_host(pt), "zfs set readonly=off %s=%s" % (ROLE_PROP, PRIMARY), _fs(pt, ds))])]
         for p in drops:
             # source: the primary kept, which must hold the dropped copy's newest snapshot (by guid)
             add("drop_copy", ds, p, 1, prio(1), deps=sorted(set(made.values())) + last, source=pt,
@@ -1055,24 +1055,24 @@ def simulate(current, waves):
             if kind == "create":
                 if c:
                     raise PlanError(where + "the dataset already has copies")
-                c[pool] = "primary"
+                c[pool] = PRIMARY
             elif kind == "create_copy":
                 if st["source"] not in c or pool in c:
                     raise PlanError(where + "needs the source copy and no copy yet at the destination")
-                c[pool] = "replica"
+                c[pool] = REPLICA
             elif kind == "demote":
-                if c.get(pool) != "primary":
+                if c.get(pool) != PRIMARY:
                     raise PlanError(where + "is not the primary")
-                c[pool] = "replica"
+                c[pool] = REPLICA
             elif kind == "final_sync":
-                if c.get(st["source"]) != "replica" or pool not in c:
+                if c.get(st["source"]) != REPLICA or pool not in c:
                     raise PlanError(where + "needs a demoted source and an existing destination")
             elif kind == "promote":
-                if pool not in c or any(r == "primary" for p, r in c.items() if p != pool):
+                if pool not in c or any(r == PRIMARY for p, r in c.items() if p != pool):
                     raise PlanError(where + "the copy is missing or another primary is still writable")
-                c[pool] = "primary"
+                c[pool] = PRIMARY
             elif kind == "drop_copy":
-                if c.get(pool) != "replica":
+                if c.get(pool) != REPLICA:
                     raise PlanError(where + "drops a missing copy or the primary")
                 del c[pool]
             else:
@@ -1216,10 +1216,10 @@ def observed_copies(observed, topo, names):
             role = (props.get(ROLE_PROP) or {}).get("value")
             # "demoted": a primary switch broke off after the demotion; that copy still holds the
             # newest writes, so it counts as the primary and the next plan syncs from it.
-            found.setdefault(rest, {})[pid] = "primary" if role in ("primary", "demoted") else "replica"
+            found.setdefault(rest, {})[pid] = PRIMARY if role in (PRIMARY, DEMOTED) else REPLICA
             if (props.get("readonly") or {}).get("value") == "off":
                 writable.setdefault(rest, []).append(pid)
     for ds, copies in found.items():
-        if "primary" not in copies.values() and len(writable.get(ds, [])) == 1:
-            copies[writable[ds][0]] = "primary"
+        if PRIMARY not in copies.values() and len(writable.get(ds, [])) == 1:
+            copies[writable[ds][0]] = PRIMARY
     return found

@@ -27,8 +27,11 @@ NONE_IS_ZERO = frozenset(("quota", "refquota", "reservation", "refreservation",
 ALIASES = {"xattr": {"sa": "on"}, "compression": {"on": "lz4"}, "encryption": {"on": "aes-256-gcm"},
            "checksum": {"on": "fletcher4"}, "dedup": {"on": "sha256"}}
 # The role a dataset plays in replication and migration, as the user property ROLE_PROP says:
-# primary (writable, authoritative), replica (read-only, received), demoted, migrated.
+# PRIMARY (writable, authoritative); REPLICA (read-only, received from the primary); DEMOTED (a
+# primary made read-only by a cut-over that has not finished its final sync: it still holds the
+# newest writes); MIGRATED (a source migrate_node moved away, marked with where it went).
 ROLE_PROP = "helix:role"
+PRIMARY, REPLICA, DEMOTED, MIGRATED = "primary", "replica", "demoted", "migrated"
 # Properties only a filesystem has: zfs refuses them on a volume (receive -o fails).
 FILESYSTEM_ONLY = frozenset((
     "aclinherit", "aclmode", "acltype", "atime", "canmount", "casesensitivity", "devices", "dnodesize", "exec",

@@ -10,7 +10,7 @@ bookmark``; ``columns()`` names what it must print and ``_read.parse_list()`` re
 from __future__ import annotations
 
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy_mod
-from ansible_collections.helix.zfs.plugins.module_utils._props import ROLE_PROP
+from ansible_collections.helix.zfs.plugins.module_utils._props import REPLICA, ROLE_PROP
 from ansible_collections.helix.zfs.plugins.module_utils._read import LISTING_COLUMNS
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
@@ -73,7 +73,7 @@ def replica(listing, ds):
     or a dataset mid-receive (it has a resume token), which zfs calls busy, failing the whole
     atomic snapshot."""
     props = listing["datasets"].get(ds, {}).get("props", {})
-    return props.get("readonly") == "on" or props.get(ROLE_PROP) == "replica" or "receive_resume_token" in props
+    return props.get("readonly") == "on" or props.get(ROLE_PROP) == REPLICA or "receive_resume_token" in props
 
 
 def scope(listing, roots, recursive):
