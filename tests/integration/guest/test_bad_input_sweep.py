@@ -64,7 +64,7 @@ CASES = [
     ("zfs_replicate", {"source": "htsw/a", "target": "htsw/c", "target_host": "-oProxyCommand=touch /tmp/pwned"},
      "invalid target_host"),
     ("zfs_replicate", {"source": "htsw/a", "target": "htsw/c", "hold": "-x"}, "invalid hold tag"),
-    ("zfs_replicate", {"source": "htsw/a", "target": "htsw/c", "target_dir": "/tmp"}, "exactly one"),
+    ("zfs_replicate", {"source": "htsw/a", "target": "htsw/c", "target_dir": "/tmp"}, "mutually exclusive: target|target_dir"),
     ("zfs_replicate", {"source": "htsw/nosuch", "target": "htsw/c"}, "no such dataset"),
     # zfs_info, zpool_info
     ("zfs_info", {"name": ["htsw/a@@"]}, "snapshot delimiter"),
