@@ -11,8 +11,7 @@ import os
 import shlex
 import time
 
-from ansible_collections.helix.zfs.plugins.module_utils._errors import ZfsCommandError
-from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
+from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError, ZfsCommandError
 
 DIGEST_PY = r'''
 import hashlib, os, stat, sys, time

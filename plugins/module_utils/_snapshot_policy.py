@@ -19,6 +19,7 @@ from __future__ import annotations
 import calendar
 import re
 import time
+
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 from ansible_collections.helix.zfs.plugins.module_utils._units import parse_duration
 

@@ -153,7 +153,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.helix.zfs.plugins.module_utils import _placement as placement
 from ansible_collections.helix.zfs.plugins.module_utils._placement import _fs, _host
 from ansible_collections.helix.zfs.plugins.module_utils._units import parse_size
-from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError
+from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError, PlanError
 
 
 def _parents(pool_id, ds):
@@ -183,7 +183,7 @@ def main():
         try:
             max_move = None if p["max_move"] is None else parse_size(p["max_move"])
         except ValueError as e:
-            raise placement.PlanError("max_move: %s" % e)
+            raise PlanError("max_move: %s" % e)
         target = placement.place(catalog, topo, current=current, max_move_bytes=max_move)
         waves = placement.plan(catalog, current, target, max_per_host=p["max_per_host"],
                                max_per_domain=p["max_per_domain"], topo=topo, run=p["run"])
