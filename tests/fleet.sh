@@ -103,9 +103,9 @@ writable() {  # how many of fa/kill (lab1) and fb/kill (lab2) are writable
   echo $(( $(prop lab1 readonly fa/kill | grep -cx off || true) + $(prop lab2 readonly fb/kill 2>/dev/null | grep -cx off || true) ))
 }
 n=0
-for at in "Cut-over - make the source trees read-only" "Cut-over - take the final snapshot" \
-    "Cut-over - send the final incremental" "Cut-over - mark the sources migrated" \
-    "Cut-over - make the target trees writable"; do
+for at in "Cut-over 1/5 - make the source trees read-only" "Cut-over 2/5 - take the final snapshot" \
+    "Cut-over 3/5 - send the final incremental" "Cut-over 4/5 - mark the sources" \
+    "Cut-over 5/5 - make the target trees writable"; do
   n=$((n + 1))
   # setsid: the callback kills ansible-playbook's process group, not this script.
   if HELIX_KILL_AFTER="$at" ANSIBLE_CALLBACK_PLUGINS=tests/fleet/callback_plugins ANSIBLE_CALLBACKS_ENABLED=helix_kill_after \

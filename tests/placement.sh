@@ -3,9 +3,12 @@
 #   1. rebalance.yml --check changes nothing; rebalance.yml places the catalog: every dataset has
 #      its copies on distinct hosts (domains), one writable primary, replicas read-only and with
 #      the primary's newest snapshot; plan.yml then has 0 steps;
-#   2. lab4 joins: the plan only sends copies onto lab4 and drops them elsewhere (the moves the
-#      new host's share needs); rebalance.yml -e helix_placement_drop=true carries them out with
-#      zfs_replicate; the layout is checked again, lab4 holds copies, and plan.yml has 0 steps.
+#   2. lab4 joins, named primary of two datasets: the plan only sends copies onto lab4 and drops
+#      them elsewhere (the moves the new host's share needs), and switches those two primaries
+#      to lab4 with the cut-over; rebalance.yml -e helix_placement_drop=true carries them out,
+#      up to two sends per host at once; a sampler on each host sees never more than that; the
+#      snapshots the printed plan names are the ones taken; the layout is checked again, lab4
+#      holds copies and the two primaries, and plan.yml has 0 steps.
 # Boots lab3 and lab4 (4 hosts); needs the lab's image. Pools pp are file-backed.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -85,8 +88,10 @@ play apply3-again hosts3.yml playbooks/rebalance.yml
 [ "$(steps_of apply3-again)" = 0 ] || fail "re-planning after convergence found steps"
 check_layout layout3 lab1 lab2 lab3 || fail "the 3-host layout is wrong (see $out/layout3)"
 
-step "2. lab4 joins: only moves onto lab4"
-play plan4 hosts4.yml playbooks/plan.yml
+step "2. lab4 joins, primary of logs and web: only moves onto lab4, two sends at a time per host"
+# One run id for the plan and the run, so the snapshot names the plan prints are the run's.
+caps=(-e helix_placement_max_per_host=2 -e helix_placement_max_per_domain=2 -e helix_run_id=join4)
+play plan4 hosts4.yml playbooks/plan.yml "${caps[@]}"
 n=$(steps_of plan4)
 [ "$n" -gt 0 ] || fail "adding lab4 moved nothing onto it"
 # Every send in the plan goes to lab4; every drop is elsewhere.
@@ -95,7 +100,30 @@ sends=$(grep -c 'zfs receive' "$out/plan4.log" || true)
 [ "$(grep 'zfs receive' "$out/plan4.log" | grep -c 'ssh lab4 zfs receive' || true)" = "$sends" ] \
   || fail "the plan sends to a host other than lab4"
 [ "$(grep 'zfs destroy' "$out/plan4.log" | grep -c 'ssh lab4 ' || true)" = 0 ] || fail "the plan drops a copy on lab4"
-play apply4 hosts4.yml playbooks/rebalance.yml -e helix_placement_drop=true
+for h in lab1 lab2 lab3 lab4; do lab "$h" "cat > /root/sampler.sh; nohup sh /root/sampler.sh >/dev/null 2>&1 &" <tests/placement/sampler.sh; done
+play apply4 hosts4.yml playbooks/rebalance.yml -e helix_placement_drop=true "${caps[@]}"
+# The sends running at once on each host (a send counts on its source and its destination), as
+# sampled there: never more than max_per_host (each host is its own domain here).
+most=0
+for h in lab1 lab2 lab3 lab4; do
+  lab "$h" "touch /root/sends.stop; sleep 0.3; cat /root/sends.log 2>/dev/null || true" >"$out/sends-$h.log"
+  c=$(awk 'BEGIN {m = 0} $2 > m {m = $2} END {print m}' "$out/sends-$h.log")
+  echo "    $h: at most $c sends at once ($(wc -l <"$out/sends-$h.log") samples with one)"
+  [ "$c" -le 2 ] || fail "$h ran $c sends at once, over max_per_host=2"
+  most=$((c > most ? c : most))
+done
+[ "$most" -ge 1 ] || fail "no send was seen running"
+for d in logs web; do
+  [ "$(lab lab4 "zfs get -H -o value readonly,helix:role pp/$d" | paste -sd' ')" = "off primary" ] \
+    || fail "lab4 is not the primary of $d after the cut-over"
+done
+# The snapshots the printed plan names are the ones the steps took.
+grep -oE 'ssh lab[0-9] zfs snapshot -r pp/[a-z/]+@helix-place-[A-Za-z0-9-]+' "$out/plan4.log" | sort -u \
+  | awk '{print $2, $6}' >"$out/plan4-snapshots"
+[ -s "$out/plan4-snapshots" ] || fail "the plan names no snapshot"
+while read -r h snap; do
+  lab "$h" "zfs list -H -o name $snap" </dev/null >/dev/null 2>&1 || fail "the plan's $snap is not on $h"
+done <"$out/plan4-snapshots"
 play plan4-again hosts4.yml playbooks/plan.yml
 [ "$(steps_of plan4-again)" = 0 ] || fail "re-planning after lab4's moves found steps"
 check_layout layout4 lab1 lab2 lab3 lab4 || fail "the 4-host layout is wrong (see $out/layout4)"

@@ -55,16 +55,20 @@ def _under(name, top):
     return name == top or name.startswith(top + "/")
 
 
-def migration_changes(pairs, seen, target_host, run):
+def migration_changes(pairs, seen, target_host, run, old_role=MIGRATED):
     """pairs: [{source, target}]; seen: zfs_info's datasets of the sources, read recursively with
-    readonly and the helix: properties. -> {readonly, retire, undo, marks, promote, demote}
-    (retire: readonly, and the source top a replica; for a failover): lists for zfs_dataset's
-    ``datasets``.
+    readonly and the helix: properties. -> {readonly, undo, marks, promote, demote}: lists for
+    zfs_dataset's ``datasets``, one per step of the cut-over (playbooks/tasks/cutover.yml).
+    old_role: what the source becomes once the target is verified: ``migrated`` (migrate_node:
+    it keeps its record of the cut-over, for a rerun) or ``replica`` (a failover or a placement
+    switch: the record goes, the copy stays a read-only replica of the new primary).
     Every dataset of a source tree goes read-only (a child with its own readonly=off would still
     take writes); the undo puts each back as it was; the target tree mirrors the source tree."""
     if not isinstance(pairs, list) or not isinstance(seen, list):
         raise AnsibleFilterError("migration_changes: pairs and seen must be lists")
-    out = {k: [] for k in ("readonly", "retire", "undo", "marks", "promote", "demote")}
+    if old_role not in (MIGRATED, REPLICA):
+        raise AnsibleFilterError("migration_changes: old_role must be %s or %s, got %r" % (MIGRATED, REPLICA, old_role))
+    out = {k: [] for k in ("readonly", "undo", "marks", "promote", "demote")}
     for pair in pairs:
         src, tgt = pair.get("source"), pair.get("target")
         if not src or not tgt:
@@ -78,7 +82,8 @@ def migration_changes(pairs, seen, target_host, run):
             before = _before(d, ("readonly", ROLE) if name == src else ("readonly",), resuming)
             ro_now = {"readonly": "on", BEFORE: _encode(before)}
             out["readonly"].append({"name": name, "properties": dict(ro_now, **({ROLE: DEMOTED} if name == src else {}))})
-            out["retire"].append({"name": name, "properties": dict({"readonly": "on"}, **({ROLE: REPLICA} if name == src else {}))})
+            if old_role == REPLICA:
+                out["marks"].append(dict({"name": name, "inherit": [BEFORE]}, **({"properties": {ROLE: REPLICA}} if name == src else {})))
             # The undo puts each back as it was; the marks go too, and a role set here before
             # (e.g. primary) comes back.
             undo = {"name": name, "inherit": [BEFORE] if resuming and _local(d, BEFORE) is not None else []}
@@ -99,8 +104,9 @@ def migration_changes(pairs, seen, target_host, run):
             else:
                 # The receive set readonly, canmount and the role on each; children follow the top.
                 out["promote"].append({"name": t, "inherit": ["readonly", ROLE], "properties": {"canmount": "on"}})
-        out["marks"].append({"name": src, "properties": {ROLE: MIGRATED, "helix:migrated_to": "%s:%s" % (target_host, tgt),
-                                                         "helix:run_id": run}})
+        if old_role == MIGRATED:
+            out["marks"].append({"name": src, "properties": {ROLE: MIGRATED, "helix:migrated_to": "%s:%s" % (target_host, tgt),
+                                                             "helix:run_id": run}})
     return out
 
 

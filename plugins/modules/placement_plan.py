@@ -22,8 +22,9 @@ description:
     first, moves copies from pools above their byte target to pools below it, at most
     O(max_move) bytes of existing copies per run. Pins in the catalog override placement.
   - B(Plan.) A new copy is made before an old one is dropped; a dataset never has fewer copies
-    than it started with, nor than its minimum; a primary switch is demote, final incremental,
-    promote (never two writers); recovery (missing copies) comes before balance; each wave sends
+    than it started with, nor than its minimum; a primary switch is one V(cutover) step (demote,
+    final incremental, verify, mark, promote - C(playbooks/tasks/cutover.yml), never two
+    writers); recovery (missing copies) comes before balance; each wave sends
     at most O(max_per_host) streams per host and O(max_per_domain) per domain.
   - A dataset of the catalog lives on a pool as C(POOL/NAME). Who is primary is the dataset's
     C(helix:role) property (V(primary) or V(replica)).
@@ -120,10 +121,12 @@ current:
 waves:
   description:
     - The steps, in waves; the steps of one wave may run at once. Each has C(kind) (V(create),
-      V(create_copy), V(demote), V(final_sync), V(promote), V(drop_copy)), C(dataset), C(pool),
-      C(host), C(fs) (the dataset's name on that pool), C(parents) (the datasets above it on
-      that pool, outermost first), C(source), C(source_host) and C(source_fs) (for sends; for a
-      drop, the primary kept, which must hold the dropped copy's newest snapshot), C(bytes),
+      V(create_copy), V(cutover) (a primary switch), V(promote) (a lost primary's successor),
+      V(drop_copy)), C(dataset), C(pool), C(host), C(fs) (the dataset's name on that pool),
+      C(parents) (the datasets above it on that pool, outermost first), C(runner) (the host that
+      runs it, a send's source, else C(host)), C(source),
+      C(source_host) and C(source_fs) (for sends; for a drop, the primary kept, which must hold
+      the dropped copy's newest snapshot), C(snapshot) (the snapshot a send takes), C(bytes),
       C(reason) (V(recovery) or V(rebalance)) and C(commands).
   returned: always
   type: list
@@ -151,15 +154,8 @@ table:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.helix.zfs.plugins.module_utils import _placement as placement
-from ansible_collections.helix.zfs.plugins.module_utils._placement import _fs, _host
 from ansible_collections.helix.zfs.plugins.module_utils._units import parse_size
 from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError, PlanError
-
-
-def _parents(pool_id, ds):
-    """The datasets to create above POOL/NAME first (zfs receive and create need the parent)."""
-    parts = ds.split("/")[:-1]
-    return [_fs(pool_id, "/".join(parts[:i])) for i in range(1, len(parts) + 1)]
 
 
 def main():
@@ -195,10 +191,6 @@ def main():
         commands.append("# wave %d" % n)
         out.append([])
         for st in wave:
-            st = {k: v for k, v in st.items() if not k.startswith("_")}
-            st.update(host=_host(st["pool"]), fs=_fs(st["pool"], st["dataset"]), parents=_parents(st["pool"], st["dataset"]))
-            src = st.get("source")
-            st.update(source_host=_host(src) if src else None, source_fs=_fs(src, st["dataset"]) if src else None)
             commands += st["commands"]
             out[-1].append(st)
     module.exit_json(changed=False, run=p["run"], target=target, current=current, waves=out, commands=commands,

@@ -30,8 +30,6 @@ def test_whole_trees_and_the_undo_puts_each_back():
                                           "helix:before_cutover": "helix:role=primary;readonly="}},
         {"name": "fa/app/db", "properties": {"readonly": "on", "helix:before_cutover": "readonly=off"}},
         {"name": "fa/app/db/x", "properties": {"readonly": "on", "helix:before_cutover": "readonly="}}]
-    assert got["retire"][0] == {"name": "fa/app", "properties": {"readonly": "on", "helix:role": "replica"}}
-    assert got["retire"][1] == {"name": "fa/app/db", "properties": {"readonly": "on"}}
     assert got["undo"] == [
         {"name": "fa/app", "inherit": ["readonly", "helix:migrated_to", "helix:run_id"], "properties": {"helix:role": "primary"}},
         {"name": "fa/app/db", "properties": {"readonly": "off"}},
@@ -107,3 +105,14 @@ def test_what_a_rerun_does_with_each_state():
 def test_migration_todo_bad_input():
     with pytest.raises(AnsibleFilterError, match="migration_todo"):
         migration_todo("x", [], [])
+
+
+def test_a_failover_leaves_the_old_primary_a_replica_without_the_record():
+    got = migration_changes([{"source": "fa/app", "target": "fb/app"}], SEEN, "lab2", "r4", old_role="replica")
+    assert got["marks"] == [
+        {"name": "fa/app", "inherit": ["helix:before_cutover"], "properties": {"helix:role": "replica"}},
+        {"name": "fa/app/db", "inherit": ["helix:before_cutover"]},
+        {"name": "fa/app/db/x", "inherit": ["helix:before_cutover"]}]
+    assert got["readonly"][0]["properties"]["helix:role"] == "demoted"
+    with pytest.raises(AnsibleFilterError, match="old_role"):
+        migration_changes([{"source": "fa/app", "target": "fb/app"}], SEEN, "lab2", "r4", old_role="primary")

@@ -10,6 +10,50 @@ from hypothesis import assume, event, given, settings, strategies as st
 
 from ansible_collections.helix.zfs.plugins.module_utils import _placement as P
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
+from ansible_collections.helix.zfs.plugins.module_utils._placement.place import _Drawer, _draw
+from ansible_collections.helix.zfs.plugins.module_utils._placement.steps import roles_of
+from ansible_collections.helix.zfs.plugins.module_utils._props import PRIMARY, REPLICA
+
+
+def simulate(current, waves):
+    """The test oracle: apply the steps in order to ``current`` (``{dataset: {pool: role}}``);
+    -> the state after each step, same shape. Raises PlanError
+    on a step that can't run: a send from a missing copy, a second primary, dropping the
+    primary or a missing copy ..."""
+    state = {ds: roles_of(v) for ds, v in (current or {}).items()}
+    out = []
+    for w, wave in enumerate(waves):
+        for st in wave:
+            ds, pool, kind = st["dataset"], st["pool"], st["kind"]
+            c = dict(state.get(ds, {}))
+            where = "wave %d, %s %s on %s: " % (w, kind, ds, pool)
+            if kind == "create":
+                if c:
+                    raise PlanError(where + "the dataset already has copies")
+                c[pool] = PRIMARY
+            elif kind == "create_copy":
+                if st["source"] not in c or pool in c:
+                    raise PlanError(where + "needs the source copy and no copy yet at the destination")
+                c[pool] = REPLICA
+            elif kind == "cutover":
+                if c.get(st["source"]) != PRIMARY or c.get(pool) != REPLICA:
+                    raise PlanError(where + "needs the primary as its source and a replica to promote")
+                c[st["source"]], c[pool] = REPLICA, PRIMARY
+            elif kind == "promote":
+                if pool not in c or any(r == PRIMARY for p, r in c.items() if p != pool):
+                    raise PlanError(where + "the copy is missing or another primary is still writable")
+                c[pool] = PRIMARY
+            elif kind == "drop_copy":
+                if c.get(pool) != REPLICA:
+                    raise PlanError(where + "drops a missing copy or the primary")
+                del c[pool]
+            else:
+                raise PlanError(where + "unknown step kind")
+            state = dict(state)
+            state[ds] = c
+            out.append(state)
+    return out
+
 
 T = 2 ** 40
 BIG = 10 ** 9  # pool capacities in the property tests: far above any catalog, so no pool is full
@@ -250,9 +294,9 @@ def test_all_pools_draws_equal_one_pool_draws(pools, datasets):
     # place() ranks with the big-int lane version and re-draws single pairs with _draw: the two
     # must give the very same floats, or a ranking and a tie-break could disagree
     hps, invws = [h for h, w in pools], [w for h, w in pools]
-    draws = P._Drawer(hps, invws)
+    draws = _Drawer(hps, invws)
     for hd in datasets:
-        assert draws(hd) == [P._draw(hd, h, w) for h, w in pools]
+        assert draws(hd) == [_draw(hd, h, w) for h, w in pools]
 
 
 def lognormal_catalog(n, k, seed=3):
@@ -420,45 +464,60 @@ def test_converged_plans_nothing():
     assert P.plan(CAT, roles(target), target) == []
 
 
+RECV = "zfs receive -s -u -o canmount=noauto -o readonly=on -o helix:role=replica tank/x"
+
+
 def test_a_replica_move_adds_before_it_drops():
     waves = P.plan(CAT, {"x": {"a1:tank": "primary", "b1:tank": "replica"}}, {"x": ["a1:tank", "c1:tank"]}, run="r1")
     assert kinds(waves) == [[("create_copy", "c1:tank")], [("drop_copy", "b1:tank")]]
     copy = waves[0][0]
     assert copy["source"] == "a1:tank" and copy["bytes"] == 2 ** 30 and copy["reason"] == "rebalance"
+    # The step carries what its executor needs: hosts, names there, the snapshot it takes.
+    assert (copy["host"], copy["fs"], copy["source_host"], copy["source_fs"], copy["snapshot"], copy["parents"]) == \
+        ("c1", "tank/x", "a1", "tank/x", "helix-place-r1-1", [])
     assert copy["commands"] == [
         "ssh a1 zfs snapshot -r tank/x@helix-place-r1-1",
-        "ssh a1 zfs send -w -R tank/x@helix-place-r1-1 | ssh c1 zfs receive -u -s tank/x",
-        "ssh a1 zfs snapshot -r tank/x@helix-place-r1-2",
-        "ssh a1 zfs send -w -R -I @helix-place-r1-1 tank/x@helix-place-r1-2 | ssh c1 zfs receive -u -s tank/x",
-        "ssh c1 zfs set readonly=on helix:role=replica tank/x",
+        "ssh a1 zfs send -w tank/x@helix-place-r1-1 | ssh c1 " + RECV,
     ]
     assert waves[1][0]["commands"] == ["ssh b1 zfs destroy -r tank/x"]
 
 
-def test_a_primary_switch_demotes_syncs_then_promotes_in_consecutive_waves():
+def test_a_primary_switch_is_one_cutover_step_after_its_copy():
     cur = {"x": {"a1:tank": "primary", "b1:tank": "replica"}}
     waves = P.plan(CAT, cur, {"x": ["c1:tank", "b1:tank"]}, run="r1")
-    assert kinds(waves) == [[("create_copy", "c1:tank")], [("demote", "a1:tank")], [("final_sync", "c1:tank")],
-                            [("promote", "c1:tank")], [("drop_copy", "a1:tank")]]
-    assert waves[1][0]["commands"] == ["ssh a1 zfs set readonly=on helix:role=demoted tank/x"]
-    assert waves[2][0]["commands"] == [
-        "ssh a1 zfs snapshot -r tank/x@helix-place-r1-3",
-        "ssh a1 zfs send -w -R -I @helix-place-r1-2 tank/x@helix-place-r1-3 | ssh c1 zfs receive -u -s tank/x",
+    assert kinds(waves) == [[("create_copy", "c1:tank")], [("cutover", "c1:tank")], [("drop_copy", "a1:tank")]]
+    cut = waves[1][0]
+    assert (cut["source"], cut["snapshot"]) == ("a1:tank", "helix-place-r1-2")
+    # tasks/cutover.yml's steps: demote, final snapshot, final incremental from the copy's
+    # snapshot, mark, promote (and mount).
+    assert cut["commands"] == [
+        "ssh a1 zfs set readonly=on helix:role=demoted tank/x",
+        "ssh a1 zfs snapshot -r tank/x@helix-place-r1-2",
+        "ssh a1 zfs send -w -I @helix-place-r1-1 tank/x@helix-place-r1-2 | ssh c1 " + RECV,
         "ssh a1 zfs set helix:role=replica tank/x",
+        "ssh c1 zfs set readonly=off canmount=on helix:role=primary tank/x",
+        "ssh c1 zfs mount -R tank/x",
     ]
-    assert waves[3][0]["commands"] == ["ssh c1 zfs set readonly=off helix:role=primary tank/x"]
-    states = P.simulate(cur, waves)
+    states = simulate(cur, waves)
     assert states[-1] == {"x": {"c1:tank": "primary", "b1:tank": "replica"}}
 
 
 def test_switching_to_an_existing_replica_syncs_from_its_newest_snapshot():
     waves = P.plan(CAT, {"x": {"a1:tank": "primary", "b1:tank": "replica"}}, {"x": ["b1:tank", "a1:tank"]}, run="r1")
-    assert kinds(waves) == [[("demote", "a1:tank")], [("final_sync", "b1:tank")], [("promote", "b1:tank")]]
-    assert waves[1][0]["commands"][1:] == [
+    assert kinds(waves) == [[("cutover", "b1:tank")]]
+    assert waves[0][0]["commands"][2:4] == [
         "base=$(ssh b1 zfs list -H -d 1 -t snapshot -o name -s createtxg tank/x | tail -n 1 | cut -d@ -f2)",
-        "ssh a1 zfs send -w -R -I @${base} tank/x@helix-place-r1-1 | ssh b1 zfs receive -u -s tank/x",
-        "ssh a1 zfs set helix:role=replica tank/x",
+        "ssh a1 zfs send -w -I @${base} tank/x@helix-place-r1-1 | ssh b1 " + RECV,
     ]
+
+
+def test_a_cutover_counts_against_the_caps_of_both_hosts():
+    cat = [{"name": n, "size": "1G"} for n in ("x", "y")]
+    cur = {n: {"a1:tank": "primary", "b1:tank": "replica"} for n in ("x", "y")}
+    waves = P.plan(cat, cur, {n: ["b1:tank", "a1:tank"] for n in ("x", "y")}, max_per_host=1)
+    assert [[s["kind"] for s in w] for w in waves] == [["cutover"], ["cutover"]]
+    waves = P.plan(cat, cur, {n: ["b1:tank", "a1:tank"] for n in ("x", "y")}, max_per_host=2)
+    assert [[s["kind"] for s in w] for w in waves] == [["cutover", "cutover"]]
 
 
 def test_a_lost_primary_is_recovery_promoted_first():
@@ -558,7 +617,7 @@ def test_plan_rejects_bad_caps_and_run_ids():
 def test_roles_can_name_the_target_primary():
     waves = P.plan(CAT, {"x": {"a1:tank": "primary", "b1:tank": "replica"}}, {"x": ["a1:tank", "b1:tank"]},
                    roles={"x": {"b1:tank": "primary"}})
-    assert [w[0]["kind"] for w in waves] == ["demote", "final_sync", "promote"]
+    assert [w[0]["kind"] for w in waves] == ["cutover"]
 
 
 def test_datasets_outside_the_target_are_never_touched():
@@ -569,11 +628,11 @@ def test_datasets_outside_the_target_are_never_touched():
     ([{"kind": "drop_copy", "dataset": "x", "pool": "a:t"}], "drops a missing copy or the primary"),
     ([{"kind": "promote", "dataset": "x", "pool": "b:t"}], "another primary"),
     ([{"kind": "create_copy", "dataset": "x", "pool": "c:t", "source": "z:t"}], "needs the source"),
-    ([{"kind": "final_sync", "dataset": "x", "pool": "b:t", "source": "a:t"}], "demoted source"),
+    ([{"kind": "cutover", "dataset": "x", "pool": "b:t", "source": "c:t"}], "needs the primary as its source"),
 ])
 def test_simulate_refuses_unsafe_steps(steps, why):
     with pytest.raises(PlanError, match=why):
-        P.simulate({"x": {"a:t": "primary", "b:t": "replica"}}, [steps])
+        simulate({"x": {"a:t": "primary", "b:t": "replica"}}, [steps])
 
 
 # ---------------------------------------------------------------------------- plan: properties
@@ -608,11 +667,11 @@ def test_every_step_keeps_min_copies_and_one_primary(hosts, cat, data):
     for kind in sorted({s["kind"] for wave in waves for s in wave}):
         event(kind)  # pytest --hypothesis-show-statistics: how often each kind of step was exercised
     mins = {e["name"]: e["min_copies"] for e in cat}
-    for state in P.simulate(current, waves):
+    for state in simulate(current, waves):
         for ds, copies in state.items():
             assert sum(r == "primary" for r in copies.values()) <= 1
             assert len(copies) >= min(mins[ds], len(current.get(ds, {}))) or not current.get(ds)
-    final = P.simulate(current, waves)[-1] if waves else current
+    final = simulate(current, waves)[-1] if waves else current
     assert final == roles(target)
     assert P.plan(cat, final, target, topo=topo2) == []
     reasons = [(w, s["reason"]) for w, wave in enumerate(waves) for s in wave]
