@@ -7,7 +7,7 @@ each host (tests/placement/sampler.sh) records how many sends and receives ran a
 
     python3 bench/placement_waves.py [--mib 32] [--out bench/results/placement_waves.md]
 
-Needs lab1..lab4 up (lab/helix-lab up -n 4) and scripts/env.sh sourced. Destroys pool pp.
+Brings lab1..lab4 up (lab/helix-lab up -n 4); needs scripts/env.sh sourced. Destroys pool pp.
 """
 import argparse
 import os
@@ -91,6 +91,7 @@ def main():
     ap.add_argument("--mib", type=int, default=32, help="data written into each primary before the measured run")
     ap.add_argument("--out", default=os.path.join(REPO, "bench/results/placement_waves.md"))
     a = ap.parse_args()
+    subprocess.run(["bash", os.path.join(REPO, "lab/helix-lab"), "up", "-n", "4"], check=True, capture_output=True)
     rows = []
     for name, fn, arg in (("recovery, one by one (helix_placement_serial=true)", recovery, True),
                           ("recovery, each wave's steps at once", recovery, False),

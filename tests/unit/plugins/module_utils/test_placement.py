@@ -578,7 +578,7 @@ def check_caps(waves, topo, per_host, per_domain):
     for wave in waves:
         hosts, doms = {}, {}
         for s in wave:
-            if s["kind"] not in ("create_copy", "final_sync"):
+            if s["kind"] not in P.SENDS:
                 continue
             for h in sorted({s["pool"].split(":")[0], s["source"].split(":")[0]}):
                 hosts[h] = hosts.get(h, 0) + 1
