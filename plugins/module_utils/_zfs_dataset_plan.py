@@ -10,10 +10,13 @@ before/after property views for diff mode.
 
 from __future__ import annotations
 
+import binascii
 import re
 
 from ansible_collections.helix.zfs.plugins.module_utils._props import NONE_IS_ZERO, SIZE_PROPS, normalize_value
+from ansible_collections.helix.zfs.plugins.module_utils._props import zfs_words
 from ansible_collections.helix.zfs.plugins.module_utils._units import parse_size
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import NAME_RULES, dataset_name_ok
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 # Set only by zfs create (or, for the key ones, zfs change-key): a later difference is an error.
@@ -32,6 +35,45 @@ READ_ONLY = frozenset((
 # a plain converge reads little more than a bare zfs get of the declared properties would.
 KEY_PROPS = ("encryption", "keystatus", "keyformat", "encryptionroot", "mounted", "canmount",
              "mountpoint")
+
+
+def declared(items, options):
+    """The task's datasets (``items``: its ``datasets``, or the task itself as one), each a new
+    dict with every per-dataset option of ``options`` filled in and its properties as zfs words."""
+    out = []
+    for item in items:
+        d = {k: item.get(k) for k in options}
+        d["name"] = item.get("name")
+        if not dataset_name_ok(d["name"]):
+            raise PlanError("invalid dataset name %r (%s)" % (d["name"], NAME_RULES))
+        d["properties"] = zfs_words(d["properties"] or {})
+        check_names(d["properties"])
+        out.append(d)
+    seen, dup = set(), set()
+    for d in out:
+        (dup if d["name"] in seen else seen).add(d["name"])
+    if dup:
+        raise PlanError("datasets declared twice: %s" % ", ".join(sorted(dup)))
+    return out
+
+
+def key_bytes(name, key, keyformat):
+    """A key as zfs reads it on stdin, after checking its length for the key format."""
+    if keyformat == "raw":
+        try:
+            raw = binascii.unhexlify(key)
+        except (binascii.Error, TypeError, ValueError):  # ValueError: non-ASCII text
+            raw = b""
+        if len(raw) != 32:
+            raise PlanError("%s: a raw key is 32 bytes, given hex-encoded as 64 characters" % name)
+        return raw
+    if keyformat == "hex":
+        if not re.match(r"^[0-9a-fA-F]{64}$", key):
+            raise PlanError("%s: a hex key is 64 hexadecimal characters" % name)
+        return (key + "\n").encode()
+    if not 8 <= len(key) <= 512:
+        raise PlanError("%s: a passphrase is 8 to 512 characters" % name)
+    return (key + "\n").encode()
 
 
 def props_to_read(ds):
@@ -163,8 +205,9 @@ def mount_tree(name, canmount, mountpoint):
     return first + [{"argv": ["zfs", "mount", "-R", name]}]
 
 
-def plan_one(d, current, exists, renamed_from_exists):
-    """Commands for one declared dataset. ``current`` is its properties (or its old name's)."""
+def plan_one(d, current, exists, renamed_from_exists, change_key=False):
+    """Commands for one declared dataset. ``current`` is its properties (or its old name's);
+    ``change_key``: the module found that new_key does not open it yet."""
     cmds, before, after = [], None, None
     name = d["name"]
     if d["state"] == "absent":
@@ -214,7 +257,7 @@ def plan_one(d, current, exists, renamed_from_exists):
             cmds.append({"argv": ["zfs", "unmount", name]})
         cmds.append({"argv": ["zfs", "unload-key", root]})
         new_keystatus = "unavailable"
-    if d.get("change_key"):  # the module found that new_key does not open it yet
+    if change_key:
         cmds.append({"argv": ["zfs", "change-key", "-o", "keylocation=prompt", name], "stdin_key": "new_key"})
     if d.get("promote") and origin not in (None, "-"):
         cmds.append({"argv": ["zfs", "promote", name]})
@@ -227,7 +270,7 @@ def plan_one(d, current, exists, renamed_from_exists):
         props_after.update({p: "(inherited)" for p in resets})
         after = {"properties": props_after, "keystatus": new_keystatus,
                  "origin": None if d.get("promote") else origin,
-                 "key": "new" if d.get("change_key") else "current"}
+                 "key": "new" if change_key else "current"}
         if d.get("key_loaded") is not None:  # loading mounts, unloading unmounts: show it
             argvs = [c["argv"][:2] for c in cmds]
             before["mounted"] = value("mounted")

@@ -212,15 +212,12 @@ diff:
   type: dict
 """
 
-import binascii
-import re
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.helix.zfs.plugins.module_utils import _read
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_dataset_plan as plan
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_get
-from ansible_collections.helix.zfs.plugins.module_utils._props import zfs_words
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import run_module
 
 # The options of one dataset: top-level for a single-dataset task, and per O(datasets) item.
@@ -242,72 +239,34 @@ PER_DATASET = dict(
 )
 
 
-def declared(p):
-    """The declared datasets, each with every per-dataset option filled in."""
-    items = p["datasets"] if p["datasets"] is not None else [dict(p)]
-    out = []
-    for item in items:
-        d = {k: item.get(k) for k in PER_DATASET}
-        d["name"] = item.get("name")
-        if not _zfs_get.dataset_name_ok(d["name"]):
-            raise plan.PlanError("invalid dataset name %r (%s)" % (d["name"], _zfs_get.NAME_RULES))
-        d["properties"] = zfs_words(d["properties"] or {})
-        plan.check_names(d["properties"])
-        out.append(d)
-    seen, dup = set(), set()
-    for d in out:
-        (dup if d["name"] in seen else seen).add(d["name"])
-    dup = sorted(dup)
-    if dup:
-        raise plan.PlanError("datasets declared twice: %s" % ", ".join(dup))
-    return out
-
-
-def key_bytes(d, keyformat, which="key"):
-    """The key as zfs reads it on stdin, after checking its length for the key format."""
-    key = d[which]
-    if keyformat == "raw":
-        try:
-            raw = binascii.unhexlify(key)
-        except (binascii.Error, TypeError, ValueError):  # ValueError: non-ASCII text
-            raw = b""
-        if len(raw) != 32:
-            raise plan.PlanError("%s: a raw key is 32 bytes, given hex-encoded as 64 characters" % d["name"])
-        return raw
-    if keyformat == "hex":
-        if not re.match(r"^[0-9a-fA-F]{64}$", key):
-            raise plan.PlanError("%s: a hex key is 64 hexadecimal characters" % d["name"])
-        return (key + "\n").encode()
-    if not 8 <= len(key) <= 512:
-        raise plan.PlanError("%s: a passphrase is 8 to 512 characters" % d["name"])
-    return (key + "\n").encode()
-
-
 def run(module, cli):
     p = module.params
-    ds = declared(p)
+    ds = plan.declared(p["datasets"] if p["datasets"] is not None else [p], PER_DATASET)
     props = plan.props_to_read(ds)
     names = [d["name"] for d in ds] + [d["rename_from"] for d in ds if d["rename_from"]]
     current, missing = _zfs_get.read(cli, names, props)
-    cmds, diffs = [], {}
+    cmds, diffs, keys = [], {}, {}  # keys: {name: {"key": bytes, "new_key": bytes}}, fed on stdin
     # Parents before children when creating; children before parents when destroying.
     for d in sorted(ds, key=lambda d: (d["state"] == "absent", d["name"].count("/") * (
             -1 if d["state"] == "absent" else 1))):
-        exists = d["name"] not in missing
-        src = current.get(d["name"]) or current.get(d["rename_from"] or "", {})
+        name, exists = d["name"], d["name"] not in missing
+        src = current.get(name) or current.get(d["rename_from"] or "", {})
         kf = (d["properties"].get("keyformat") or (src.get("keyformat") or {}).get("value"))
+        mine = keys[name] = {}
         if d["key"] is not None and kf not in (None, "none", "-"):
-            d["key_material"] = key_bytes(d, kf)
+            mine["key"] = plan.key_bytes(name, d["key"], kf)
         elif d["key"] is not None and not exists:
-            raise plan.PlanError("%s: key given, but no keyformat declared" % d["name"])
+            raise plan.PlanError("%s: key given, but no keyformat declared" % name)
+        change_key = False
         if d["new_key"] is not None and exists:
-            d["change_key"] = key_differs(cli, d, kf)
-        c, before, after = plan.plan_one(d, src, exists, d["rename_from"] not in missing)
+            mine["new_key"] = plan.key_bytes(name, d["new_key"], kf)
+            change_key = key_differs(cli, name, mine["new_key"])
+        c, before, after = plan.plan_one(d, src, exists, d["rename_from"] not in missing, change_key)
         for cmd in c:
-            cmd["dataset"] = d
+            cmd["name"] = name
         cmds += c
         if before is not None or c:
-            diffs[d["name"]] = {"before": before, "after": after}
+            diffs[name] = {"before": before, "after": after}
     cmds = plan.batch(cmds)
     destroyed = []
     for cmd in cmds:
@@ -317,11 +276,9 @@ def run(module, cli):
             destroyed += _read.parse_destroy_dry_run(out)
     if cmds and not module.check_mode:
         for cmd in cmds:
-            data = cmd["dataset"].get("new_key_material" if cmd.get("stdin_key") == "new_key" else "key_material") \
-                if cmd.get("stdin_key") else None
-            cli.run(cmd["argv"], data=data)
+            cli.run(cmd["argv"], data=keys[cmd["name"]].get(cmd["stdin_key"]) if cmd.get("stdin_key") else None)
         current, missing = _zfs_get.read(cli, [d["name"] for d in ds], props)
-    touched = set(diffs) | set(c["dataset"]["name"] for c in cmds)
+    touched = set(diffs) | set(c["name"] for c in cmds)
     result = {
         "changed": bool(cmds),
         "commands": [c["argv"] for c in cmds],
@@ -336,11 +293,9 @@ def run(module, cli):
     return result
 
 
-def key_differs(cli, d, keyformat):
+def key_differs(cli, name, new_key):
     """Does new_key not open the dataset yet? (zfs load-key -n checks a key, changing nothing.)"""
-    d["new_key_material"] = key_bytes(d, keyformat, "new_key")
-    rc, _out, _err = cli.run(["zfs", "load-key", "-n", d["name"]], data=d["new_key_material"],
-                             ok_rcs=(0, 1, 255))
+    rc, _out, _err = cli.run(["zfs", "load-key", "-n", name], data=new_key, ok_rcs=(0, 1, 255))
     return rc != 0
 
 

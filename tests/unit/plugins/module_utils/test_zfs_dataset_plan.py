@@ -19,7 +19,7 @@ def prop(value, source="local", frm=None):
 
 
 def ds(name="tp/a", **kw):
-    """A declared dataset with every option filled in, as the module's declared() makes it."""
+    """A declared dataset with every option filled in, as declared() makes it."""
     out = dict(name=name, state="present", type="filesystem", properties={}, inherit=[], localize=False,
                key=None, key_loaded=None, new_key=None, origin=None, promote=False, rename_from=None,
                sparse=False, recursive=False, destroy_dependents=False)
@@ -397,7 +397,7 @@ def test_promote_from_recorded_output():
 # ---------------------------------------------------------------------------- change-key
 
 def test_change_key_when_the_module_found_the_new_key_does_not_open_it():
-    cmds, before, after = plan.plan_one(ds("tp/s", new_key=KEY, change_key=True), keyed("available"), True, False)
+    cmds, before, after = plan.plan_one(ds("tp/s", new_key=KEY), keyed("available"), True, False, change_key=True)
     assert cmds == [{"argv": ["zfs", "change-key", "-o", "keylocation=prompt", "tp/s"], "stdin_key": "new_key"}]
     assert KEY not in repr(cmds)
     assert (before["key"], after["key"]) == ("current", "new")
@@ -412,8 +412,8 @@ def test_no_change_key_unless_flagged():
 def test_every_kind_of_change_in_order(rows):
     current = dict(rows["tp/a"], **keyed("unavailable"), origin=prop("tp/z@s", "none"))
     d = ds(properties={"quota": "3G", "sync": "inherit"}, inherit=["com.example:tag"], key=KEY, key_loaded=True,
-           promote=True, new_key="another passphrase", change_key=True)
-    cmds, before, after = plan.plan_one(d, current, True, False)
+           promote=True, new_key="another passphrase")
+    cmds, before, after = plan.plan_one(d, current, True, False, change_key=True)
     # keyed() makes tp/s the encryption root: keys load there, not on tp/a
     assert argvs(cmds) == [["zfs", "set", "quota=3G", "tp/a"], ["zfs", "inherit", "com.example:tag", "tp/a"],
                            ["zfs", "load-key", "tp/s"], ["zfs", "change-key", "-o", "keylocation=prompt", "tp/a"],
@@ -582,3 +582,37 @@ def test_values_zfs_would_refuse_are_errors_before_planning(props, words):
 ])
 def test_good_values_pass(props):
     assert plan.check_names(props) is None
+
+
+# ---------------------------------------------------------------------------- declared, key_bytes
+
+def test_declared_fills_every_option_and_leaves_the_task_alone():
+    task = {"name": "tp/a", "properties": {"readonly": True}, "state": "present"}
+    out = plan.declared([task], {"state": None, "properties": None, "key": None})
+    assert out == [{"name": "tp/a", "state": "present", "properties": {"readonly": "on"}, "key": None}]
+    assert task["properties"] == {"readonly": True}  # a new dict: the task's input is not changed
+
+
+@pytest.mark.parametrize("items, why", [
+    ([{"name": "tp/a b@"}], "invalid dataset name"),
+    ([{"name": "tp/a"}, {"name": "tp/a"}], "declared twice: tp/a"),
+])
+def test_declared_refuses_bad_names_and_duplicates(items, why):
+    with pytest.raises(PlanError, match=why):
+        plan.declared(items, {"properties": None})
+
+
+@pytest.mark.parametrize("key, keyformat, want", [
+    ("ab" * 32, "raw", bytes.fromhex("ab" * 32)),
+    ("ab" * 32, "hex", ("ab" * 32 + "\n").encode()),
+    ("correct horse", "passphrase", b"correct horse\n"),
+])
+def test_key_bytes_is_what_zfs_reads_on_stdin(key, keyformat, want):
+    assert plan.key_bytes("tp/s", key, keyformat) == want
+
+
+@pytest.mark.parametrize("key, keyformat", [("ab", "raw"), ("zz" * 32, "hex"), ("short", "passphrase")])
+def test_key_bytes_refuses_a_key_of_the_wrong_length_without_showing_it(key, keyformat):
+    with pytest.raises(PlanError) as e:
+        plan.key_bytes("tp/s", key, keyformat)
+    assert str(e.value).startswith("tp/s: ") and key not in str(e.value)
