@@ -123,8 +123,9 @@ waves:
     - The steps, in waves; the steps of one wave may run at once. Each has C(kind) (V(create),
       V(create_copy), V(cutover) (a primary switch), V(promote) (a lost primary's successor),
       V(drop_copy)), C(dataset), C(pool), C(host), C(fs) (the dataset's name on that pool),
-      C(parents) (the datasets above it on that pool, outermost first), C(runner) (the host that
-      runs it, a send's source, else C(host)), C(source),
+      C(parents) (the datasets above it on that pool, outermost first), C(runner) (the host whose
+      round runs it - a send's source, else the least busy host of its wave; every command
+      still names its own host), C(source),
       C(source_host) and C(source_fs) (for sends; for a drop, the primary kept, which must hold
       the dropped copy's newest snapshot), C(snapshot) (the snapshot a send takes), C(bytes),
       C(reason) (V(recovery) or V(rebalance)) and C(commands).

@@ -84,8 +84,9 @@ def plan(catalog, current, target, roles=None, max_per_host=1, max_per_domain=2,
 
     A step: ``kind`` (create, create_copy, cutover, promote, drop_copy), ``dataset``, ``pool``
     (the copy it acts on), ``host``, ``fs`` and ``parents`` (its host, its name there and the
-    datasets above it), ``runner`` (the host that runs it: a send's source, else ``host``), ``source``, ``source_host``, ``source_fs`` (sends; for a drop, the
-    primary kept), ``snapshot`` (the one a send takes), ``bytes``, ``reason`` (recovery or
+    datasets above it), ``runner`` (the host whose round runs it: a send's source, else the
+    least busy host of its wave), ``source``, ``source_host``, ``source_fs`` (sends; for a drop,
+    the primary kept), ``snapshot`` (the one a send takes), ``bytes``, ``reason`` (recovery or
     rebalance), ``commands`` (the shell commands an operator would run, in order).
 
     Ordering: a dataset's new copies exist before any of its copies is dropped, so its count
@@ -120,7 +121,8 @@ def plan(catalog, current, target, roles=None, max_per_host=1, max_per_domain=2,
     lines = []
 
     def add(kind, ds, pool, cls, prio, deps=(), source=None, nbytes=0, commands=(), snapshot=None):
-        # runner: the host whose turn this step takes in a wave (a send's source, else the copy's host)
+        # runner: the host whose round runs this step in a wave (_spread_runners sets it for the
+        # steps that are not sends)
         steps.append({"kind": kind, "dataset": ds, "pool": pool, "host": pool_host(pool), "fs": pool_fs(pool, ds),
                       "runner": pool_host(source) if kind in SENDS else pool_host(pool),
                       "parents": parents(pool, ds), "source": source,
@@ -200,7 +202,26 @@ def plan(catalog, current, target, roles=None, max_per_host=1, max_per_domain=2,
                 commands=[line(pool_host(p), "zfs destroy -r", pool_fs(p, ds))])
     if lines:
         raise PlanError(join_lines(lines))
-    return _schedule(steps, meta, max_per_host, max_per_domain)
+    hosts = sorted({h for h, _p in (pid.split(":", 1) for pid in topo["pools"])}) if topo is not None else None
+    return _spread_runners(_schedule(steps, meta, max_per_host, max_per_domain), hosts)
+
+
+def _spread_runners(waves, hosts=None):
+    """A wave runs in rounds, each host one step per round, so the busiest host sets its length.
+    A send is run by its source; a step that moves no data (create, promote, drop_copy: each
+    command names its host) goes to the host with the fewest steps in that wave, its own host
+    first on a tie, so such steps share a round instead of queueing on one host."""
+    for wave in waves:
+        load = {}
+        for st in wave:
+            if st["kind"] in SENDS:
+                load[st["runner"]] = load.get(st["runner"], 0) + 1
+        pool = hosts or sorted({st["host"] for st in wave} | set(load))
+        for st in wave:
+            if st["kind"] not in SENDS:
+                st["runner"] = min(pool, key=lambda h: (load.get(h, 0), h != st["host"], h))
+                load[st["runner"]] = load.get(st["runner"], 0) + 1
+    return waves
 
 
 def _schedule(steps, meta, max_host, max_dom):

@@ -769,3 +769,14 @@ def test_observed_copies_from_zfs_info():
 def test_a_retention_under_a_day_or_outside_the_one_duration_grammar_is_refused(legal):
     with pytest.raises(PlanError, match="retention.legal %r is not a duration of a day or more" % legal):
         P.parse_catalog([{"name": "x", "size": 1, "retention": {"legal": legal}}])
+
+
+def test_steps_that_move_no_data_are_spread_over_the_hosts_so_a_wave_takes_one_round():
+    cat = [{"name": n, "size": "1G"} for n in ("x", "y", "z")]
+    cur = {n: {"a1:tank": "primary", "b1:tank": "replica", "c1:tank": "replica"} for n in ("x", "y", "z")}
+    topo = P.topology({h: {"domain": h, "pools": [{"name": "tank", "capacity": "1T"}]} for h in ("a1", "b1", "c1", "d1")})
+    waves = P.plan(cat, cur, {n: ["a1:tank", "b1:tank"] for n in ("x", "y", "z")}, topo=topo)
+    assert [[(s["kind"], s["host"]) for s in w] for w in waves] == [[("drop_copy", "c1")] * 3]
+    # Three drops on c1, run by three hosts in one round: each command still names c1.
+    assert sorted(s["runner"] for s in waves[0]) == ["a1", "b1", "c1"]
+    assert {s["fs"] for s in waves[0]} == {"tank/x", "tank/y", "tank/z"}
