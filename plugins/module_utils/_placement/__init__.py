@@ -27,6 +27,7 @@ pools above their byte target to pools below it, as Ceph's upmap balancer and He
 do. Copies that don't exist yet move for free, so a first placement and the refill after a
 lost host are balanced at no transfer cost; existing copies move only to bring a pool back
 within a tolerance band around its target, bounded in bytes per run.
+
 The package, by job: ``catalog`` (the entries), ``topology`` (hosts, domains, pools, what was
 read), ``place`` (where copies go), ``steps`` (the plan and its waves), ``render`` (the shell
 commands shown), ``capacity`` (pool sizes and the table). The names below are its interface.

@@ -77,9 +77,3 @@ def promote_commands(line, ds, pool):
     fs = pool_fs(pool, ds)
     return [line(pool_host(pool), "zfs set readonly=off canmount=on %s=%s" % (ROLE_PROP, PRIMARY), fs),
             line(pool_host(pool), "zfs mount -R", fs)]
-
-
-def parents(pool_id, ds):
-    """The datasets above POOL/NAME, outermost first (zfs receive and create need the parent)."""
-    parts = ds.split("/")[:-1]
-    return [pool_fs(pool_id, "/".join(parts[:i])) for i in range(1, len(parts) + 1)]

@@ -23,12 +23,11 @@ from ansible_collections.helix.zfs.plugins.module_utils._placement.render import
     copy_commands,
     create_commands,
     cutover_commands,
-    parents,
     promote_commands,
     ssh_line,
     ssh_line_plain,
 )
-from ansible_collections.helix.zfs.plugins.module_utils._placement.topology import as_topology, pool_fs, pool_host, is_pool_id
+from ansible_collections.helix.zfs.plugins.module_utils._placement.topology import as_topology, is_pool_id, parents, pool_fs, pool_host
 
 SNAP_PREFIX = "helix-place"
 

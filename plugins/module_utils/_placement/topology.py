@@ -127,3 +127,9 @@ def observed_copies(observed, topo, names):
         if PRIMARY not in copies.values() and len(writable.get(ds, [])) == 1:
             copies[writable[ds][0]] = PRIMARY
     return found
+
+
+def parents(pool_id, ds):
+    """The datasets above POOL/NAME, outermost first (a receive or a create needs them)."""
+    parts = ds.split("/")[:-1]
+    return [pool_fs(pool_id, "/".join(parts[:i])) for i in range(1, len(parts) + 1)]
