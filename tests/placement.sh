@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The placement planner in the lab: 3 hosts in 3 failure domains, then a 4th.
-#   1. rebalance.yml --check changes nothing; rebalance.yml places the catalog: every dataset has
+#   1. rebalance.yml --check changes nothing; rebalance.yml places the catalog (each step runs the
+#      commands the plan printed for it, compared by tests/placement/compare.py): every dataset has
 #      its copies on distinct hosts (domains), one writable primary, replicas read-only and with
 #      the primary's newest snapshot; plan.yml then has 0 steps;
 #   2. lab4 joins, named primary of two datasets: the plan only sends copies onto lab4 and drops
 #      them elsewhere (the moves the new host's share needs), and switches those two primaries
-#      to lab4 with the cut-over; rebalance.yml -e helix_placement_drop=true carries them out,
+#      to lab4 with the cut-over; rebalance.yml -e helix_placement_drop=true carries them out
+#      (what each step ran, from the modules' commands, is what the plan printed for it),
 #      up to two sends per host at once; a sampler on each host sees never more than that; the
 #      snapshots the printed plan names are the ones taken; the layout is checked again, lab4
 #      holds copies and the two primaries, and plan.yml has 0 steps.
@@ -79,6 +81,7 @@ play check3 hosts3.yml playbooks/rebalance.yml --check
 [ "$(steps_of check3)" -gt 0 ] || fail "the first plan has no steps"
 [ -z "$(layout lab1 lab2 lab3)" ] || fail "check mode created datasets"
 play apply3 hosts3.yml playbooks/rebalance.yml
+python3 tests/placement/compare.py "$out/apply3.log" || fail "placing the catalog ran other commands than the plan printed"
 # Data in every primary, so the copies made when lab4 joins carry bytes.
 for h in lab1 lab2 lab3; do
   lab "$h" "for d in \$(zfs list -H -o name,helix:role -r pp | awk '\$2 == \"primary\" {print \$1}'); do
@@ -97,11 +100,15 @@ n=$(steps_of plan4)
 # Every send in the plan goes to lab4; every drop is elsewhere.
 sends=$(grep -c 'zfs receive' "$out/plan4.log" || true)
 [ "$sends" -gt 0 ] || fail "the plan has no send"
-[ "$(grep 'zfs receive' "$out/plan4.log" | grep -c 'ssh lab4 zfs receive' || true)" = "$sends" ] \
+[ "$(grep 'zfs receive' "$out/plan4.log" | grep -c '| ssh lab4 zfs receive' || true)" = "$sends" ] \
   || fail "the plan sends to a host other than lab4"
-[ "$(grep 'zfs destroy' "$out/plan4.log" | grep -c 'ssh lab4 ' || true)" = 0 ] || fail "the plan drops a copy on lab4"
+[ "$(grep 'zfs destroy -r' "$out/plan4.log" | grep -c '"  lab4: ' || true)" = 0 ] || fail "the plan drops a copy on lab4"
 for h in lab1 lab2 lab3 lab4; do lab "$h" "cat > /root/sampler.sh; nohup sh /root/sampler.sh >/dev/null 2>&1 &" <tests/placement/sampler.sh; done
 play apply4 hosts4.yml playbooks/rebalance.yml -e helix_placement_drop=true "${caps[@]}"
+python3 tests/placement/compare.py "$out/apply4.log" drop || fail "lab4's moves ran other commands than the plan printed"
+# The run planned again before it ran (same run id, same state): the same plan as plan.yml's.
+diff <(grep -E '^ +"(# wave|step |  lab)' "$out/plan4.log") <(grep -E '^ +"(# wave|step |  lab)' "$out/apply4.log" | head -n "$(grep -cE '^ +"(# wave|step |  lab)' "$out/plan4.log")") >/dev/null \
+  || fail "plan.yml and rebalance.yml printed different plans for the same state and run id"
 # The sends running at once on each host (a send counts on its source and its destination), as
 # sampled there: never more than max_per_host (each host is its own domain here).
 most=0
@@ -118,8 +125,8 @@ for d in logs web; do
     || fail "lab4 is not the primary of $d after the cut-over"
 done
 # The snapshots the printed plan names are the ones the steps took.
-grep -oE 'ssh lab[0-9] zfs snapshot -r pp/[a-z/]+@helix-place-[A-Za-z0-9-]+' "$out/plan4.log" | sort -u \
-  | awk '{print $2, $6}' >"$out/plan4-snapshots"
+grep -oE 'lab[0-9]: zfs snapshot -r( -o [^ ]+)* pp/[a-z/]+@helix-place-[A-Za-z0-9-]+' "$out/plan4.log" | sort -u \
+  | awk '{print substr($1, 1, length($1) - 1), $NF}' >"$out/plan4-snapshots"
 [ -s "$out/plan4-snapshots" ] || fail "the plan names no snapshot"
 while read -r h snap; do
   lab "$h" "zfs list -H -o name $snap" </dev/null >/dev/null 2>&1 || fail "the plan's $snap is not on $h"

@@ -37,12 +37,32 @@ KEY_PROPS = ("encryption", "keystatus", "keyformat", "encryptionroot", "mounted"
              "mountpoint")
 
 
-def declared(items, options):
+# zfs_dataset's options per dataset (its argspec, for one dataset or each of ``datasets``).
+OPTIONS = dict(
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    type=dict(type="str", default="filesystem", choices=["filesystem", "volume"]),
+    properties=dict(type="dict", default={}),
+    inherit=dict(type="list", elements="str", default=[]),
+    localize=dict(type="bool", default=False),
+    key=dict(type="str", no_log=True),
+    key_loaded=dict(type="bool"),
+    new_key=dict(type="str", no_log=True),
+    origin=dict(type="str"),
+    promote=dict(type="bool", default=False),
+    rename_from=dict(type="str"),
+    sparse=dict(type="bool", default=False),
+    recursive=dict(type="bool", default=False),
+    destroy_dependents=dict(type="bool", default=False),
+)
+
+
+def declared(items, options=None):
     """The task's datasets (``items``: its ``datasets``, or the task itself as one), each a new
-    dict with every per-dataset option of ``options`` filled in and its properties as zfs words."""
+    dict with every per-dataset option filled in (an option left out takes its default, as the
+    argspec would give it) and its properties as zfs words."""
     out = []
     for item in items:
-        d = {k: item.get(k) for k in options}
+        d = {k: item.get(k, (spec or {}).get("default")) for k, spec in (options or OPTIONS).items()}
         d["name"] = item.get("name")
         if not dataset_name_ok(d["name"]):
             raise PlanError("invalid dataset name %r (%s)" % (d["name"], NAME_RULES))
@@ -277,6 +297,25 @@ def plan_one(d, current, exists, renamed_from_exists, change_key=False):
             after["mounted"] = "yes" if ["zfs", "mount"] in argvs else "no" if ["zfs", "unmount"] in argvs \
                 else value("mounted")
     return cmds, before, after
+
+
+def plan_all(ds, current, missing, changing=()):
+    """The declared datasets (``declared``) and what zfs get read of them (``current``, and the
+    ``missing`` names) -> (commands, diffs): parents before children when creating, children
+    before parents when destroying, ``zfs set``/``inherit`` batched; each command carries the
+    ``name`` it is for. ``changing``: the names whose new_key does not open them yet."""
+    cmds, diffs = [], {}
+    for d in sorted(ds, key=lambda d: (d["state"] == "absent", d["name"].count("/") * (
+            -1 if d["state"] == "absent" else 1))):
+        name = d["name"]
+        src = current.get(name) or current.get(d["rename_from"] or "", {})
+        c, before, after = plan_one(d, src, name not in missing, d["rename_from"] not in missing, name in changing)
+        for cmd in c:
+            cmd["name"] = name
+        cmds += c
+        if before is not None or c:
+            diffs[name] = {"before": before, "after": after}
+    return batch(cmds), diffs
 
 
 def batch(cmds):

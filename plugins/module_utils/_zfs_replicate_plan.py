@@ -19,6 +19,8 @@ from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan impor
 
 EXTRA = ("encryption", "receive_resume_token", "logicalreferenced", "keystatus")
 COLUMNS = list(LISTING_COLUMNS) + list(EXTRA)
+# The hold that keeps an interrupted receive's source snapshots until a rerun resumes it.
+RESUME_HOLD = "helix-resume"
 # Stream flags, kept the same along a chain (changing them between incrementals breaks it).
 FLAGS = {"large_blocks": "-L", "embedded": "-e", "compressed": "-c"}
 
@@ -189,6 +191,47 @@ def plan_pair(src, tgt, sds, tds, opts):
         send = ["zfs", "send"] + flags + ["-I", sbase["name"], newest["name"]]
     steps.append({"kind": "incremental", "send": send, "recv": recv, "snapshot": newest})
     return steps
+
+
+def bookmark_argv(src, sds, newest, wanted):
+    """``zfs bookmark`` of the newest sent snapshot, unless it has one (or none is wanted)."""
+    if wanted and newest["short"] not in {b["short"] for b in src["bookmarks"].get(sds, [])}:
+        return ["zfs", "bookmark", newest["name"], "%s#%s" % (sds, newest["short"])]
+    return None
+
+
+def mark_commands(src, sds, tds, newest, opts, src_held, tgt_held):
+    """After a good send of ``newest``: bookmark it (and prune old bookmarks), move the hold
+    ``opts["hold"]`` to it on both sides, release the holds an interrupted send placed (the
+    target has no token left). ``*_held``: {(snapshot, tag)}. -> [(side, argv)], side
+    ``source`` or ``target``."""
+    mark = bookmark_argv(src, sds, newest, opts["bookmark"])
+    todo = [("source", mark)] if mark else []
+    marks = src["bookmarks"].get(sds, []) + ([{"name": mark[-1], "guid": newest["guid"]}] if mark else [])
+    todo += [("source", ["zfs", "destroy", b["name"]])
+             for b in stale_bookmarks(marks, opts["keep_bookmarks"], newest["guid"])]
+    tag = opts["hold"]
+    sides = (("source", src_held, newest["name"]), ("target", tgt_held, "%s@%s" % (tds, newest["short"])))
+    for side, holds, name in sides if tag else ():
+        if (name, tag) not in holds:
+            todo.append((side, ["zfs", "hold", tag, name]))
+        todo += [(side, ["zfs", "release", tag, old]) for old, t in sorted(holds) if t == tag and old != name]
+    resumed = sorted(n for n, t in src_held if t == RESUME_HOLD)
+    if resumed:
+        todo.append(("source", ["zfs", "release", RESUME_HOLD] + resumed))
+    return todo
+
+
+def shown(argv, target_host):
+    """A target-side argv as ``commands`` shows it: with ``ssh HOST`` in front when remote."""
+    return ["ssh", target_host] + argv if target_host else argv
+
+
+def shown_step(step, target_host):
+    """A plan_pair step as ``commands`` shows it: the rollback, or ``send | receive``."""
+    if step["kind"] == "rollback":
+        return shown(step["argv"], target_host)
+    return step["send"] + ["|"] + shown(step["recv"], target_host)
 
 
 def send_base(send):

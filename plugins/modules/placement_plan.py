@@ -11,9 +11,15 @@ version_added: 0.1.0
 description:
   - Takes a dataset catalog (each dataset's size, copies, minimum copies and seed 001's metadata),
     the fleet's hosts with their failure domain and pools, and where copies are now, and returns
-    where every copy should be and the ordered waves of steps that get there, each with the shell
-    commands an operator would run. It changes nothing itself; C(playbooks/rebalance.yml) carries
-    the waves out with M(helix.zfs.zfs_replicate) and M(helix.zfs.zfs_dataset).
+    where every copy should be and the ordered waves of steps that get there, each with the
+    commands it will run. It changes nothing itself; C(playbooks/rebalance.yml) carries the waves
+    out with M(helix.zfs.zfs_dataset), M(helix.zfs.zfs_snapshot) and M(helix.zfs.zfs_replicate).
+  - B(Commands.) Each step's C(commands) (in RV(waves)) are the commands those modules will return
+    when C(playbooks/tasks/placement_step.yml) runs the step, computed with the modules' own
+    planners over what O(observed) holds (snapshots, bookmarks, properties), carried forward
+    step by step. The snapshot names are fixed by O(run). Not foreseen from the read - holds an
+    interrupted send placed, a receive to resume, writes or snapshots made between the plan and
+    the run - may add or change commands; the run prints what each step ran.
   - B(Placement.) Weighted rendezvous hashing (Ceph's straw2 rule). Each pool draws C(ln(u)/w)
     for a dataset (u a hash of the two, w the pool's capacity), and a dataset's k copies go to
     the best-drawing pools of k distinct failure domains. The same inputs give the same
@@ -29,7 +35,7 @@ description:
   - A dataset of the catalog lives on a pool as C(POOL/NAME). Who is primary is the dataset's
     C(helix:role) property (V(primary) or V(replica)).
   - Runs on the controller (C(delegate_to=localhost)); it reads nothing from the nodes. Give it
-    what M(helix.zfs.zfs_info) read there in O(observed).
+    what M(helix.zfs.zfs_info) read there in O(observed) (C(playbooks/plan.yml) shows the read).
 extends_documentation_fragment:
   - helix.zfs.attributes
 attributes:
@@ -62,9 +68,12 @@ options:
     required: true
   observed:
     description:
-      - "What M(helix.zfs.zfs_info) read on each host, C([{host: HOST, datasets: RESULT.datasets}]),
-        with the C(helix:role) property. Datasets that are not C(POOL/NAME) of a catalog entry on
-        one of the host's pools are ignored."
+      - "What M(helix.zfs.zfs_info) read on each host, C([{host: HOST, datasets: RESULT.datasets}]):
+        the catalog datasets' trees on the host's pools, every type, recursive, with the properties
+        C(type), C(used), C(guid), C(createtxg), C(userrefs), C(written), C(readonly), C(canmount),
+        C(encryption), C(receive_resume_token), C(helix:role) and C(helix:before_cutover); and the
+        datasets above them. Copies are C(POOL/NAME) of a catalog entry; the rest is what the
+        commands are planned from. With less, the placement is the same but the commands are a guess."
     type: list
     elements: dict
     default: []
@@ -83,6 +92,17 @@ options:
     description: The run id in the plan's snapshot names (letters, digits, and C(_), C(.), C(:) or C(-)).
     type: str
     default: plan
+  addresses:
+    description: "How a host reaches each other host for a send (C(helix_replication_address)), C({host: address});
+      a host left out is reached by its name."
+    type: dict
+    default: {}
+    version_added: 0.2.0
+  receive_properties:
+    description: The properties a new copy is received with, as the steps pass them to M(helix.zfs.zfs_replicate) (C(playbooks/vars/copies.yml)).
+    type: dict
+    default: {canmount: noauto}
+    version_added: 0.2.0
 author:
   - helix.zfs developers (!UNKNOWN)
 seealso:
@@ -128,7 +148,10 @@ waves:
       still names its own host), C(source),
       C(source_host) and C(source_fs) (for sends; for a drop, the primary kept, which must hold
       the dropped copy's newest snapshot), C(snapshot) (the snapshot a send takes), C(bytes),
-      C(reason) (V(recovery) or V(rebalance)) and C(commands).
+      C(reason) (V(recovery) or V(rebalance)), C(id) (its number, in the order the steps run) and
+      C(commands) (C([{host, argv}]) - where each command runs and its argv, as the module that
+      runs it returns it in its C(commands); zfs_replicate's send and receive are one argv joined
+      by C(|)).
   returned: always
   type: list
   elements: list
@@ -141,10 +164,12 @@ steps:
   returned: always
   type: int
 commands:
-  description: Every step's shell commands, in order, with a comment line per wave.
+  description: The plan to read - a line per wave, per step (C(step ID - KIND DATASET ...)) and per command
+    (C(HOST - ARGV), shell-quoted) - the same lines C(playbooks/rebalance.yml) prints for what each step ran.
   returned: always
   type: list
   elements: str
+  sample: ["# wave 1", "step 1: create_copy logs (lab1:pp/logs -> lab4:pp/logs)", "  lab1: zfs snapshot -r pp/logs@helix-place-r1-1"]
 table:
   description: Copies, primaries and bytes per host and per domain after the plan, as text lines.
   returned: always
@@ -169,6 +194,8 @@ def main():
             max_per_host=dict(type="int", default=1),
             max_per_domain=dict(type="int", default=2),
             run=dict(type="str", default="plan"),
+            addresses=dict(type="dict", default={}),
+            receive_properties=dict(type="dict", default={"canmount": "noauto"}),
         ),
         supports_check_mode=True,
     )
@@ -184,6 +211,7 @@ def main():
         target = placement.place(catalog, topo, current=current, max_move_bytes=max_move)
         waves = placement.plan(catalog, current, target, max_per_host=p["max_per_host"],
                                max_per_domain=p["max_per_domain"], topo=topo, run=p["run"])
+        placement.fill(waves, p["observed"], p["run"], p["addresses"], p["receive_properties"])
         table = placement.render_table(placement.placement_table(target, topo, catalog))
     except (HelixError, ValueError) as e:
         module.fail_json(msg="placement: %s" % e)
@@ -192,7 +220,7 @@ def main():
         commands.append("# wave %d" % n)
         out.append([])
         for st in wave:
-            commands += st["commands"]
+            commands += [placement.title(st)] + ["  " + x for x in placement.lines(st["commands"])]
             out[-1].append(st)
     module.exit_json(changed=False, run=p["run"], target=target, current=current, waves=out, commands=commands,
                      steps=sum(len(w) for w in out), table=table.splitlines() if isinstance(table, str) else table)

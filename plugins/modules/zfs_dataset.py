@@ -221,22 +221,7 @@ from ansible_collections.helix.zfs.plugins.module_utils import _zfs_get
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import run_module
 
 # The options of one dataset: top-level for a single-dataset task, and per O(datasets) item.
-PER_DATASET = dict(
-    state=dict(type="str", default="present", choices=["present", "absent"]),
-    type=dict(type="str", default="filesystem", choices=["filesystem", "volume"]),
-    properties=dict(type="dict", default={}),
-    inherit=dict(type="list", elements="str", default=[]),
-    localize=dict(type="bool", default=False),
-    key=dict(type="str", no_log=True),
-    key_loaded=dict(type="bool"),
-    new_key=dict(type="str", no_log=True),
-    origin=dict(type="str"),
-    promote=dict(type="bool", default=False),
-    rename_from=dict(type="str"),
-    sparse=dict(type="bool", default=False),
-    recursive=dict(type="bool", default=False),
-    destroy_dependents=dict(type="bool", default=False),
-)
+PER_DATASET = plan.OPTIONS
 
 
 def run(module, cli):
@@ -245,10 +230,8 @@ def run(module, cli):
     props = plan.props_to_read(ds)
     names = [d["name"] for d in ds] + [d["rename_from"] for d in ds if d["rename_from"]]
     current, missing = _zfs_get.read(cli, names, props)
-    cmds, diffs, keys = [], {}, {}  # keys: {name: {"key": bytes, "new_key": bytes}}, fed on stdin
-    # Parents before children when creating; children before parents when destroying.
-    for d in sorted(ds, key=lambda d: (d["state"] == "absent", d["name"].count("/") * (
-            -1 if d["state"] == "absent" else 1))):
+    keys, changing = {}, set()  # keys: {name: {"key": bytes, "new_key": bytes}}, fed on stdin
+    for d in ds:
         name, exists = d["name"], d["name"] not in missing
         src = current.get(name) or current.get(d["rename_from"] or "", {})
         kf = (d["properties"].get("keyformat") or (src.get("keyformat") or {}).get("value"))
@@ -257,17 +240,11 @@ def run(module, cli):
             mine["key"] = plan.key_bytes(name, d["key"], kf)
         elif d["key"] is not None and not exists:
             raise plan.PlanError("%s: key given, but no keyformat declared" % name)
-        change_key = False
         if d["new_key"] is not None and exists:
             mine["new_key"] = plan.key_bytes(name, d["new_key"], kf)
-            change_key = key_differs(cli, name, mine["new_key"])
-        c, before, after = plan.plan_one(d, src, exists, d["rename_from"] not in missing, change_key)
-        for cmd in c:
-            cmd["name"] = name
-        cmds += c
-        if before is not None or c:
-            diffs[name] = {"before": before, "after": after}
-    cmds = plan.batch(cmds)
+            if key_differs(cli, name, mine["new_key"]):
+                changing.add(name)
+    cmds, diffs = plan.plan_all(ds, current, missing, changing)
     destroyed = []
     for cmd in cmds:
         if cmd.get("dry_run"):

@@ -267,10 +267,6 @@ from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan impor
 SIZE_SLACK = 64 * 1024
 
 
-# The hold that keeps an interrupted receive's source snapshots until a rerun resumes it.
-RESUME_HOLD = "helix-resume"
-
-
 def held(cli, snaps):
     """{(snapshot, tag)} of the snapshots that have holds at all (read only where userrefs says)."""
     holds = read_holds(cli, [s["name"] for s in snaps if s["userrefs"]])
@@ -300,8 +296,7 @@ class Replicator:
         return self.tgt_cli.ssh_argv(recv, self.p["buffer"])
 
     def shown(self, argv):
-        """argv as the plan shows it: ssh prefix for remote target commands."""
-        return (["ssh", self.p["target_host"]] + argv) if self.p["target_host"] else argv
+        return rplan.shown(argv, self.p["target_host"])
 
     def run_target(self, argv, ok_rcs=(0,)):
         self.r["commands"].append(self.shown(argv))
@@ -316,7 +311,7 @@ class Replicator:
 
     def send(self, step, sds, tds, send=None):
         send = send or step["send"]
-        self.r["commands"].append(send + ["|"] + self.shown(step["recv"]))
+        self.r["commands"].append(rplan.shown_step(dict(step, send=send), self.p["target_host"]))
         self.r["changed"] = True
         entry = {"dataset": sds, "target": tds, "snapshot": step.get("snapshot", {}).get("name"),
                  "kind": step["kind"]}
@@ -333,7 +328,7 @@ class Replicator:
                               "to resume from it" % tds)
                     if held:
                         e.msg += " (%s held with tag %s until then, so it is not pruned meanwhile)" % (
-                            ", ".join(held), RESUME_HOLD)
+                            ", ".join(held), rplan.RESUME_HOLD)
                     e.args = (e.msg,)
                 raise
             entry.update(bytes=res["bytes"], seconds=res["seconds"],
@@ -353,7 +348,7 @@ class Replicator:
             names = [n for n in [rplan.parse_token_contents(out + err).get("toname"), rplan.send_base(send)]
                      if n and "@" in n]
             if names:
-                argv = ["zfs", "hold", RESUME_HOLD] + names
+                argv = ["zfs", "hold", rplan.RESUME_HOLD] + names
                 self.r["commands"].append(argv)
                 self.r["changed"] = True
                 self.src_cli.run(argv, ok_rcs=(0, 1))  # 1: held already, by an earlier broken run
@@ -450,31 +445,15 @@ class Replicator:
         return a
 
     def mark(self, src, tgt, sds, tds, newest):
-        """After a good send: bookmark the newest sent snapshot (and prune old bookmarks), move the
-        hold to it on both sides, and release the holds ``hold_for_resume`` placed (the target has
-        no token left). Planned the same way in check mode (holds are read, never changed, then)."""
-        mark = bookmark_argv(src, sds, newest, self.p["bookmark"])
-        todo = [(self.src_cli, mark)] if mark else []
-        marks = src["bookmarks"].get(sds, []) + ([{"name": mark[-1], "guid": newest["guid"]}] if mark else [])
-        todo += [(self.src_cli, ["zfs", "destroy", b["name"]])
-                 for b in rplan.stale_bookmarks(marks, self.p["keep_bookmarks"], newest["guid"])]
-        tag = self.p["hold"]
+        """After a good send: rplan.mark_commands, run on their sides. Planned the same way in
+        check mode (holds are read, never changed, then)."""
         src_held = held(self.src_cli, src["snaps"][sds])
-        sides = ((self.src_cli, src_held, newest["name"]),
-                 (self.tgt_cli, held(self.tgt_cli, tgt["snaps"].get(tds, [])) if tag else set(),
-                  "%s@%s" % (tds, newest["short"])))
-        for cli, holds, name in sides if tag else ():
-            if (name, tag) not in holds:
-                todo.append((cli, ["zfs", "hold", tag, name]))
-            todo += [(cli, ["zfs", "release", tag, old]) for old, t in sorted(holds) if t == tag and old != name]
-        resumed = sorted(n for n, t in src_held if t == RESUME_HOLD)
-        if resumed:
-            todo.append((self.src_cli, ["zfs", "release", RESUME_HOLD] + resumed))
-        for cli, argv in todo:
-            self.r["commands"].append(self.shown(argv) if cli is self.tgt_cli and cli is not self.src_cli else argv)
+        tgt_held = held(self.tgt_cli, tgt["snaps"].get(tds, [])) if self.p["hold"] else set()
+        for side, argv in rplan.mark_commands(src, sds, tds, newest, self.p, src_held, tgt_held):
+            self.r["commands"].append(self.shown(argv) if side == "target" else argv)
             self.r["changed"] = True
             if not self.m.check_mode:
-                cli.run(argv)
+                (self.tgt_cli if side == "target" else self.src_cli).run(argv)
 
     def finish(self):
         r = self.r
@@ -517,7 +496,7 @@ class Replicator:
             self.r["changed"] = True
             entry = {"dataset": sds, "base": base["short"] if base else None, "base_guid": base["guid"] if base else None,
                      "snapshot": newest["short"], "guid": newest["guid"], "file": fname, "raw": "-w" in send}
-            mark = bookmark_argv(src, sds, newest, p["bookmark"])
+            mark = rplan.bookmark_argv(src, sds, newest, p["bookmark"])
             if self.m.check_mode:
                 entry["bytes"] = entry["estimated_bytes"] = self.estimate(send)
                 self.r["sent"].append(entry)
@@ -563,13 +542,6 @@ class Replicator:
             self.src_cli.receive_file(path, recv)
             self.r["sent"].append({"dataset": p["target"], "snapshot": e["snapshot"], "bytes": e["size"]})
         return self.finish()
-
-
-def bookmark_argv(src, sds, newest, wanted):
-    """``zfs bookmark`` of the newest sent snapshot, unless it has one (or none is wanted)."""
-    if wanted and newest["short"] not in {b["short"] for b in src["bookmarks"].get(sds, [])}:
-        return ["zfs", "bookmark", newest["name"], "%s#%s" % (sds, newest["short"])]
-    return None
 
 
 def file_sha256(path):

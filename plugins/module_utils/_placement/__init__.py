@@ -29,17 +29,18 @@ lost host are balanced at no transfer cost; existing copies move only to bring a
 within a tolerance band around its target, bounded in bytes per run.
 
 The package, by job: ``catalog`` (the entries), ``topology`` (hosts, domains, pools, what was
-read), ``place`` (where copies go), ``steps`` (the plan and its waves), ``render`` (the shell
-commands shown), ``capacity`` (pool sizes and the table). The names below are its interface.
+read), ``place`` (where copies go), ``steps`` (the plan and its waves), ``commands`` (what
+each step's modules will run, shown as the plan), ``capacity`` (pool sizes and the table). The names below are its interface.
 """
 
 from __future__ import annotations
 
 from ansible_collections.helix.zfs.plugins.module_utils._placement.capacity import placement_table, render_table, usable_bytes
+from ansible_collections.helix.zfs.plugins.module_utils._placement.commands import READ_PROPERTIES, fill, lines, ran, title
 from ansible_collections.helix.zfs.plugins.module_utils._placement.catalog import DEFAULT_TOLERANCE, parse_catalog
 from ansible_collections.helix.zfs.plugins.module_utils._placement.place import place
 from ansible_collections.helix.zfs.plugins.module_utils._placement.steps import KINDS, SENDS, plan
 from ansible_collections.helix.zfs.plugins.module_utils._placement.topology import observed_copies, topology
 
-__all__ = ["DEFAULT_TOLERANCE", "KINDS", "SENDS", "observed_copies", "parse_catalog", "place", "placement_table", "plan",
-           "render_table", "topology", "usable_bytes"]
+__all__ = ["DEFAULT_TOLERANCE", "KINDS", "READ_PROPERTIES", "SENDS", "fill", "lines", "observed_copies", "parse_catalog",
+           "place", "placement_table", "plan", "ran", "render_table", "title", "topology", "usable_bytes"]

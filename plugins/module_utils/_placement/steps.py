@@ -18,15 +18,6 @@ from ansible_collections.helix.zfs.plugins.module_utils._placement.catalog impor
     join_lines,
     parse_catalog,
 )
-from ansible_collections.helix.zfs.plugins.module_utils._placement.render import (
-    SHELL_SAFE,
-    copy_commands,
-    create_commands,
-    cutover_commands,
-    promote_commands,
-    ssh_line,
-    ssh_line_plain,
-)
 from ansible_collections.helix.zfs.plugins.module_utils._placement.topology import as_topology, is_pool_id, parents, pool_fs, pool_host
 
 SNAP_PREFIX = "helix-place"
@@ -86,7 +77,7 @@ def plan(catalog, current, target, roles=None, max_per_host=1, max_per_domain=2,
     datasets above it), ``runner`` (the host whose round runs it: a send's source, else the
     least busy host of its wave), ``source``, ``source_host``, ``source_fs`` (sends; for a drop,
     the primary kept), ``snapshot`` (the one a send takes), ``bytes``, ``reason`` (recovery or
-    rebalance), ``commands`` (the shell commands an operator would run, in order).
+    rebalance); ``commands.fill`` adds ``id`` and ``commands`` (what the modules will run).
 
     Ordering: a dataset's new copies exist before any of its copies is dropped, so its count
     never goes below min(what it has, its target's k), and k >= min_copies. A primary switch
@@ -119,7 +110,7 @@ def plan(catalog, current, target, roles=None, max_per_host=1, max_per_domain=2,
     meta = []
     lines = []
 
-    def add(kind, ds, pool, cls, prio, deps=(), source=None, nbytes=0, commands=(), snapshot=None):
+    def add(kind, ds, pool, cls, prio, deps=(), source=None, nbytes=0, snapshot=None):
         # runner: the host whose round runs this step in a wave (_spread_runners sets it for the
         # steps that are not sends)
         steps.append({"kind": kind, "dataset": ds, "pool": pool, "host": pool_host(pool), "fs": pool_fs(pool, ds),
@@ -127,7 +118,7 @@ def plan(catalog, current, target, roles=None, max_per_host=1, max_per_domain=2,
                       "parents": parents(pool, ds), "source": source,
                       "source_host": pool_host(source) if source else None,
                       "source_fs": pool_fs(source, ds) if source else None, "snapshot": snapshot,
-                      "bytes": nbytes, "reason": "recovery" if cls == 0 else "rebalance", "commands": commands})
+                      "bytes": nbytes, "reason": "recovery" if cls == 0 else "rebalance"})
         if source is None or kind not in SENDS:
             where = ((), ())
         else:
@@ -156,7 +147,6 @@ def plan(catalog, current, target, roles=None, max_per_host=1, max_per_domain=2,
         if not all(is_pool_id(p) for p in cur):
             lines.append("dataset %s: current %r must be \"host:pool\" ids" % (ds, current[ds]))
             continue
-        line = ssh_line_plain if SHELL_SAFE.match(ds) else ssh_line  # pool ids are checked plain
         prims = sorted(p for p, r in cur.items() if r == PRIMARY)
         if len(prims) > 1:
             lines.append("dataset %s: %d copies claim to be primary (%s); resolve that by hand first" % (
@@ -173,9 +163,9 @@ def plan(catalog, current, target, roles=None, max_per_host=1, max_per_domain=2,
         def prio(cls):
             return (urgency if cls == 0 else (), -size, ds, len(steps))
 
-        made, last_snap = {}, {}
+        made = {}
         if not cur:
-            made[pt] = add("create", ds, pt, 0, prio(0), commands=create_commands(line, ds, pt))
+            made[pt] = add("create", ds, pt, 0, prio(0))
             adds = adds[1:]
             src = pt
             short -= 1
@@ -183,22 +173,20 @@ def plan(catalog, current, target, roles=None, max_per_host=1, max_per_domain=2,
             src = pc or (pt if pt in cur else sorted(cur)[0])
         for n, p in enumerate(adds):
             cls = 0 if n < short or (cur and pc is None and p == pt) else 1  # a lost primary's successor: recovery
-            last_snap[p] = snap = snaps.next()
+            snap = snaps.next()
             made[p] = add("create_copy", ds, p, cls, prio(cls), deps=[made[src]] if src in made else [],
-                          source=src, nbytes=size, commands=copy_commands(line, ds, src, p, snap), snapshot=snap)
+                          source=src, nbytes=size, snapshot=snap)
         last = []
         if cur and pc is None:
             # the primary is gone: promote the chosen survivor (no old writer to demote)
-            last = [add("promote", ds, pt, 0, prio(0), deps=[made[pt]] if pt in made else [],
-                        commands=promote_commands(line, ds, pt))]
+            last = [add("promote", ds, pt, 0, prio(0), deps=[made[pt]] if pt in made else [])]
         elif pc is not None and pc != pt:
             snap = snaps.next()
             last = [add("cutover", ds, pt, 1, prio(1), deps=[made[pt]] if pt in made else [], source=pc,
-                        commands=cutover_commands(line, ds, pc, pt, snap, last_snap.get(pt)), snapshot=snap)]
+                        snapshot=snap)]
         for p in drops:
             # source: the primary kept, which must hold the dropped copy's newest snapshot (by guid)
-            add("drop_copy", ds, p, 1, prio(1), deps=sorted(set(made.values())) + last, source=pt,
-                commands=[line(pool_host(p), "zfs destroy -r", pool_fs(p, ds))])
+            add("drop_copy", ds, p, 1, prio(1), deps=sorted(set(made.values())) + last, source=pt)
     if lines:
         raise PlanError(join_lines(lines))
     hosts = sorted({h for h, _p in (pid.split(":", 1) for pid in topo["pools"])}) if topo is not None else None

@@ -464,7 +464,32 @@ def test_converged_plans_nothing():
     assert P.plan(CAT, roles(target), target) == []
 
 
-RECV = "zfs receive -s -u -o canmount=noauto -o readonly=on -o helix:role=replica tank/x"
+RP = {"canmount": "noauto", "readonly": "on", "helix:role": "replica"}  # playbooks/vars/copies.yml
+RECV = "zfs receive -s -u -x mountpoint -o canmount=noauto -o helix:role=replica -o readonly=on tank/x"
+SEND = "zfs send -L -e -c"
+
+
+def row(name, kind, guid, txg, **props):
+    """A zfs_info row: ``helix_role`` stands for helix:role; readonly, canmount and helix:
+    properties are local."""
+    out = {"type": {"value": kind, "source": "-"}, "guid": {"value": str(guid), "source": "-"},
+           "createtxg": {"value": str(txg), "source": "-"}}
+    out.update({k.replace("helix_", "helix:"): {"value": v, "source": "local"} for k, v in props.items()})
+    return {"name": name, "properties": out}
+
+
+# tank/x: the primary on a1, a replica on b1; both hold @s1 (same guid).
+SEEN = [
+    {"host": "a1", "datasets": [row("tank/x", "filesystem", 1, 10, readonly="off", helix_role="primary"),
+                                row("tank/x@s1", "snapshot", 11, 11)]},
+    {"host": "b1", "datasets": [row("tank/x", "filesystem", 2, 20, readonly="on", canmount="noauto", helix_role="replica"),
+                                row("tank/x@s1", "snapshot", 11, 21)]},
+]
+
+
+def planned(waves, seen=None, addresses=None):
+    P.fill(waves, SEEN if seen is None else seen, "r1", addresses or {}, RP)
+    return [[P.title(s)] + P.lines(s["commands"]) for w in waves for s in w]
 
 
 def test_a_replica_move_adds_before_it_drops():
@@ -475,11 +500,18 @@ def test_a_replica_move_adds_before_it_drops():
     # The step carries what its executor needs: hosts, names there, the snapshot it takes.
     assert (copy["host"], copy["fs"], copy["source_host"], copy["source_fs"], copy["snapshot"], copy["parents"]) == \
         ("c1", "tank/x", "a1", "tank/x", "helix-place-r1-1", [])
-    assert copy["commands"] == [
-        "ssh a1 zfs snapshot -r tank/x@helix-place-r1-1",
-        "ssh a1 zfs send -w tank/x@helix-place-r1-1 | ssh c1 " + RECV,
-    ]
-    assert waves[1][0]["commands"] == ["ssh b1 zfs destroy -r tank/x"]
+    # zfs_snapshot's, then zfs_replicate's commands: the full stream of the oldest snapshot, an
+    # incremental to the new one, the bookmark of the newest sent; the target by its address.
+    assert planned(waves, addresses={"c1": "10.0.0.3"}) == [[
+        "step 1: create_copy x (a1:tank/x -> c1:tank/x)",
+        "a1: zfs snapshot -r tank/x@helix-place-r1-1",
+        "a1: %s tank/x@s1 | ssh 10.0.0.3 %s" % (SEND, RECV),
+        "a1: %s -I tank/x@s1 tank/x@helix-place-r1-1 | ssh 10.0.0.3 %s" % (SEND, RECV),
+        "a1: zfs bookmark tank/x@helix-place-r1-1 'tank/x#helix-place-r1-1'",
+    ], [
+        "step 2: drop_copy x (b1:tank/x) - only with helix_placement_drop=true",
+        "b1: zfs destroy -r tank/x",
+    ]]
 
 
 def test_a_primary_switch_is_one_cutover_step_after_its_copy():
@@ -488,27 +520,61 @@ def test_a_primary_switch_is_one_cutover_step_after_its_copy():
     assert kinds(waves) == [[("create_copy", "c1:tank")], [("cutover", "c1:tank")], [("drop_copy", "a1:tank")]]
     cut = waves[1][0]
     assert (cut["source"], cut["snapshot"]) == ("a1:tank", "helix-place-r1-2")
-    # tasks/cutover.yml's steps: demote, final snapshot, final incremental from the copy's
-    # snapshot, mark, promote (and mount).
-    assert cut["commands"] == [
-        "ssh a1 zfs set readonly=on helix:role=demoted tank/x",
-        "ssh a1 zfs snapshot -r tank/x@helix-place-r1-2",
-        "ssh a1 zfs send -w -I @helix-place-r1-1 tank/x@helix-place-r1-2 | ssh c1 " + RECV,
-        "ssh a1 zfs set helix:role=replica tank/x",
-        "ssh c1 zfs set readonly=off canmount=on helix:role=primary tank/x",
-        "ssh c1 zfs mount -R tank/x",
+    # tasks/cutover.yml's steps: demote (keeping what was), final snapshot, final incremental
+    # from the copy's snapshot, mark, promote, mount.
+    assert planned(waves)[1] == [
+        "step 2: cutover x (a1:tank/x -> c1:tank/x)",
+        "a1: zfs set 'helix:before_cutover=helix:role=primary;readonly=off' helix:role=demoted readonly=on tank/x",
+        "a1: zfs snapshot -r -o helix:purpose=placement -o helix:run_id=r1 tank/x@helix-place-r1-2",
+        "a1: %s -I tank/x@helix-place-r1-1 tank/x@helix-place-r1-2 | ssh c1 %s" % (SEND, RECV),
+        "a1: zfs bookmark tank/x@helix-place-r1-2 'tank/x#helix-place-r1-2'",
+        "a1: zfs set helix:role=replica tank/x",
+        "a1: zfs inherit helix:before_cutover tank/x",
+        "c1: zfs set canmount=on helix:role=primary readonly=off tank/x",
+        "c1: zfs mount -R tank/x",
     ]
     states = simulate(cur, waves)
     assert states[-1] == {"x": {"c1:tank": "primary", "b1:tank": "replica"}}
 
 
-def test_switching_to_an_existing_replica_syncs_from_its_newest_snapshot():
+def test_switching_to_an_existing_replica_syncs_from_its_newest_common_snapshot():
     waves = P.plan(CAT, {"x": {"a1:tank": "primary", "b1:tank": "replica"}}, {"x": ["b1:tank", "a1:tank"]}, run="r1")
     assert kinds(waves) == [[("cutover", "b1:tank")]]
-    assert waves[0][0]["commands"][2:4] == [
-        "base=$(ssh b1 zfs list -H -d 1 -t snapshot -o name -s createtxg tank/x | tail -n 1 | cut -d@ -f2)",
-        "ssh a1 zfs send -w -I @${base} tank/x@helix-place-r1-1 | ssh b1 " + RECV,
+    assert planned(waves)[0][3] == "a1: %s -I tank/x@s1 tank/x@helix-place-r1-1 | ssh b1 %s" % (SEND, RECV)
+
+
+def test_a_step_an_interrupted_run_did_is_not_planned_again():
+    """The snapshot a first run took and the bookmark it left are read: a rerun plans neither."""
+    seen = [dict(h, datasets=list(h["datasets"])) for h in SEEN]
+    seen[0]["datasets"] += [row("tank/x@helix-place-r1-1", "snapshot", 12, 12),
+                            row("tank/x#helix-place-r1-1", "bookmark", 12, 12)]
+    waves = P.plan(CAT, {"x": {"a1:tank": "primary", "b1:tank": "replica"}}, {"x": ["a1:tank", "c1:tank"]}, run="r1")
+    assert planned(waves, seen)[0][1:] == [
+        "a1: %s tank/x@s1 | ssh c1 %s" % (SEND, RECV),
+        "a1: %s -I tank/x@s1 tank/x@helix-place-r1-1 | ssh c1 %s" % (SEND, RECV),
     ]
+
+
+def test_what_a_step_ran_reads_as_its_plan():
+    waves = P.plan(CAT, {"x": {"a1:tank": "primary", "b1:tank": "replica"}}, {"x": ["b1:tank", "a1:tank"]}, run="r1")
+    plan = planned(waves)[0]
+    cmds = waves[0][0]["commands"]
+    results = [["a1", {"changed": True, "commands": [c["argv"] for c in cmds[:2]]}],
+               ["a1", {"results": [{"commands": [c["argv"] for c in cmds[2:4]]}]}],
+               ["a1", {"changed": True, "commands": [c["argv"] for c in cmds[4:6]]}],
+               ["b1", {"changed": True, "commands": [cmds[6]["argv"]]}],
+               ["b1", {"results": [{"cmd": cmds[7]["argv"], "rc": 0}]}],
+               ["b1", {"skipped": True}]]
+    assert P.ran(waves[0][0], results) == [plan[0]] + ["  " + x for x in plan[1:]]
+
+
+def test_plan_yml_reads_what_the_commands_are_planned_from():
+    import os
+    import yaml
+    path = os.path.join(os.path.dirname(__file__), "../../../../playbooks/plan.yml")
+    with open(path) as f:
+        tasks = yaml.safe_load(f)[0]["tasks"]
+    assert tasks[0]["helix.zfs.zfs_info"]["properties"] == P.READ_PROPERTIES
 
 
 def test_a_cutover_counts_against_the_caps_of_both_hosts():
@@ -531,20 +597,21 @@ def test_a_lost_primary_is_recovery_promoted_first():
 def test_a_new_dataset_is_created_on_its_primary_then_copied():
     waves = P.plan([{"name": "p/genome", "size": 1, "copies": 2}], {}, {"p/genome": ["a1:tank", "b1:tank"]}, run="r1")
     assert kinds(waves) == [[("create", "a1:tank")], [("create_copy", "b1:tank")]]
-    assert waves[0][0]["commands"] == ["ssh a1 zfs create -p -o helix:role=primary tank/p/genome"]
-    assert waves[1][0]["commands"][1] == "ssh b1 zfs create -p tank/p"  # the parent, for zfs receive
+    steps = planned(waves, [])
+    assert steps[0][1:] == ["a1: zfs create -p tank/p", "a1: zfs create -p -o helix:role=primary tank/p/genome"]
+    assert steps[1][1:3] == ["b1: zfs create -p tank/p",  # the parent, for zfs receive
+                             "a1: zfs snapshot -r tank/p/genome@helix-place-r1-1"]
 
 
-@pytest.mark.parametrize("pool, name, expect", [
-    ("tank", "projects/genome", "ssh a1 zfs create -p -o helix:role=primary tank/projects/genome"),
-    ("tank", "my data/x y", "ssh a1 \"zfs create -p -o helix:role=primary 'tank/my data/x y'\""),
+@pytest.mark.parametrize("name, expect", [
+    ("projects/genome", "a1: zfs create -p -o helix:role=primary tank/projects/genome"),
+    ("my data/x y", "a1: zfs create -p -o helix:role=primary 'tank/my data/x y'"),
 ])
-def test_commands_quote_names_for_both_shells(pool, name, expect):
-    waves = P.plan([{"name": name, "size": 1, "copies": 2}], {}, {name: ["a1:" + pool, "b1:" + pool]})
-    cmd = waves[0][0]["commands"][0]
-    assert cmd == expect
-    local = shlex.split(cmd)  # what ssh gets; it joins the words and the remote shell splits them again
-    assert local[:2] == ["ssh", "a1"] and shlex.split(" ".join(local[2:]))[-1] == "%s/%s" % (pool, name)
+def test_commands_read_as_shell_words(name, expect):
+    waves = P.plan([{"name": name, "size": 1, "copies": 2}], {}, {name: ["a1:tank", "b1:tank"]})
+    line = planned(waves, [])[0][-1]
+    assert line == expect
+    assert shlex.split(line.split(": ", 1)[1])[-1] == "tank/" + name
 
 
 def test_recovery_comes_before_rebalance_and_caps_hold():
