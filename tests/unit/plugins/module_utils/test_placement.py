@@ -543,6 +543,15 @@ def test_switching_to_an_existing_replica_syncs_from_its_newest_common_snapshot(
     assert planned(waves)[0][3] == "a1: %s -I tank/x@s1 tank/x@helix-place-r1-1 | ssh b1 %s" % (SEND, RECV)
 
 
+def test_a_lost_primarys_successor_is_promoted_in_place():
+    waves = P.plan(CAT, {"x": {"b1:tank": "replica"}}, {"x": ["b1:tank", "c1:tank"]}, run="r1")
+    assert [s for s in planned(waves) if " promote " in s[0]] == [[
+        "step 2: promote x (b1:tank/x)",
+        "b1: zfs set canmount=on helix:role=primary readonly=off tank/x",
+        "b1: zfs mount -R tank/x",
+    ]]
+
+
 def test_a_step_an_interrupted_run_did_is_not_planned_again():
     """The snapshot a first run took and the bookmark it left are read: a rerun plans neither."""
     seen = [dict(h, datasets=list(h["datasets"])) for h in SEEN]
