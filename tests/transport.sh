@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The replication transport (roles/transport) on lab1 and lab2:
+#   1. the role: --check changes nothing, apply, apply again (changed=0), --check again (changed=0);
+#   2. the README's playbook: zfs_replicate lab1:tr/src -> lab2:tr/in/src through it, full then incremental, then
+#      nothing to do: run by the forced command as the replication user (its audit log says so),
+#      received with setuid=off and exec=off: a setuid file in the stream does not run as such;
+#   3. with the replication key, refused with nothing changed: a shell, zfs destroy, rollback,
+#      mount, set, a receive outside the allowlist, -o mountpoint=/, a flag outside the allowlist;
+#      and a host key other than the pinned one is not accepted.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+out=$repo/tests/output/transport
+rm -rf "$out" && mkdir -p "$out"
+lab() { bash lab/helix-lab ssh "$@"; }
+fail() { echo "transport: FAILED: $*" >&2; exit 1; }
+step() { echo; echo "--- transport: $*"; }
+play() {  # play LOG ARGS...: ansible-playbook on the lab and the test's nodes; prints changed=
+  local log=$out/$1.log; shift
+  local rc=0
+  ansible-playbook -i inventories/lab -i tests/transport/hosts.yml "$@" >"$log" 2>&1 || rc=$?
+  [ "$rc" = 0 ] || { tail -n 30 "$log"; fail "$(basename "$log") failed (rc $rc)"; }
+}
+changed() { awk '/^lab[12] +:/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' "$out/$1.log"; }
+
+step "file-backed pools tr on lab1 and lab2; lab1:tr/src holds a setuid program"
+for h in lab1 lab2; do
+  lab "$h" "userdel helix-repl 2>/dev/null; rm -rf /var/lib/helix-repl /etc/helix-transport
+    zpool destroy -f tr 2>/dev/null; rm -f /var/tmp/tr.img; truncate -s 512M /var/tmp/tr.img
+    zpool create -f -O mountpoint=/tr tr /var/tmp/tr.img"
+done
+lab lab1 "zfs create tr/src && head -c 4M /dev/urandom > /tr/src/data && cp /usr/bin/id /tr/src/id-suid &&
+  chmod 4755 /tr/src/id-suid && zfs snapshot tr/src@s1"
+lab lab2 "zfs create tr/in"
+
+step "1. the role: check, apply, apply again, check again"
+play check1 --check tests/transport/transport.yml
+lab lab2 "! id helix-repl >/dev/null 2>&1 && [ ! -e /etc/helix-transport ]" || fail "--check changed the node"
+play apply1 tests/transport/transport.yml
+play apply2 tests/transport/transport.yml
+play check2 --check tests/transport/transport.yml
+echo "    changed: apply $(changed apply1), again $(changed apply2), check again $(changed check2)"
+[ "$(changed apply2)" = 0 ] || fail "the second apply changed something (see $out/apply2.log)"
+[ "$(changed check2)" = 0 ] || fail "--check after the apply reports changes (see $out/check2.log)"
+lab lab2 "grep -c '^restrict,from=\"10.0.2.2\",command=\"/usr/local/lib/helix-transport/helix-transport-receive\" ssh-ed25519 ' /var/lib/helix-repl/.ssh/authorized_keys" \
+  | grep -qx 1 || fail "lab2's authorized_keys does not hold lab1's key, restricted"
+lab lab1 "grep -c '^lab2 ssh-ed25519 ' /etc/helix-transport/known_hosts" | grep -qx 1 || fail "lab1 has not pinned lab2's host key"
+
+step "2. replication lab1 -> lab2 through the transport (the README's playbook)"
+awk '/^```yaml transport$/ {on = 1; print "---"; next} /^```/ {on = 0} on' README.md >"$out/replicate.yml"
+[ -s "$out/replicate.yml" ] || fail "the README has no transport playbook"
+play send1 "$out/replicate.yml"
+lab lab1 "zfs snapshot tr/src@s2"
+play send2 "$out/replicate.yml"
+play send3 "$out/replicate.yml"
+[ "$(changed send3)" = 0 ] || fail "a third run with nothing new changed something"
+[ "$(lab lab2 "zfs list -H -o guid tr/in/src@s2")" = "$(lab lab1 "zfs list -H -o guid tr/src@s2")" ] \
+  || fail "lab2 does not hold lab1's tr/src@s2"
+lab lab2 "journalctl -q -t helix-transport --no-pager | grep -c ' ran receive '" >"$out/received"
+[ "$(cat "$out/received")" -ge 2 ] || fail "the receives did not go through the forced command"
+[ "$(lab lab2 "zfs get -H -o value setuid,exec,canmount tr/in/src | paste -sd' '")" = "off off noauto" ] \
+  || fail "the copy is not setuid=off exec=off canmount=noauto"
+lab lab2 "mkdir -p /mnt/tr && mount -t zfs -o zfsutil,ro tr/in/src /mnt/tr &&
+  findmnt -no OPTIONS /mnt/tr | tr , '\n' | grep -qx nosuid && [ -u /mnt/tr/id-suid ] &&
+  ! runuser -u nobody -- /mnt/tr/id-suid -u 2>/dev/null; rc=\$?; umount /mnt/tr; exit \$rc" \
+  || fail "the received setuid program can still run (as setuid)"
+echo "    received as $(lab lab2 "journalctl -q -t helix-transport --no-pager | grep -c ' ran '") commands through the forced command; the setuid file is inert"
+
+step "3. refused with the replication key, and nothing changed"
+before=$(lab lab2 "zfs list -H -p -t all -o name,guid -r tr; zfs get -H -o name,value -r mountpoint,readonly tr")
+transport="ssh -F /etc/helix-transport/ssh_config lab2"
+RECV="env LC_ALL=C LANG=C zfs receive -s -u -o canmount=noauto -o setuid=off -o exec=off"
+n=0
+while IFS='|' read -r what cmd; do
+  rc=0
+  lab lab1 "zfs send tr/src@s1 2>/dev/null | $transport $(printf %q "$cmd")" </dev/null >"$out/refused-$n.log" 2>&1 || rc=$?
+  grep -q "helix-transport: refused" "$out/refused-$n.log" && [ "$rc" = 126 ] \
+    || { cat "$out/refused-$n.log"; fail "$what was not refused (rc $rc)"; }
+  echo "    refused: $what"
+  n=$((n + 1))
+done <<EOF2
+a shell|sh
+zfs destroy|zfs destroy -r tr/in/src
+zfs rollback|zfs rollback -r tr/in/src@s1
+zfs mount|zfs mount tr/in/src
+zfs set|zfs set readonly=off tr/in/src
+a receive outside the allowlist|$RECV tr/other
+a receive with -o mountpoint=/|$RECV -o mountpoint=/ tr/in/evil
+a flag outside the allowlist (-F)|$RECV -F tr/in/src
+EOF2
+after=$(lab lab2 "zfs list -H -p -t all -o name,guid -r tr; zfs get -H -o name,value -r mountpoint,readonly tr")
+[ "$before" = "$after" ] || fail "a refused command changed lab2's datasets"
+rc=0
+lab lab1 "ssh -F /etc/helix-transport/ssh_config -o HostKeyAlias=lab1 lab2 zfs list tr/in" >"$out/hostkey.log" 2>&1 || rc=$?
+[ "$rc" = 255 ] && grep -q "Host key verification failed" "$out/hostkey.log" \
+  || fail "a host key other than the pinned one was accepted (rc $rc)"
+echo "    refused: a host key other than the pinned one"
+
+for h in lab1 lab2; do lab "$h" "zpool destroy -f tr; rm -f /var/tmp/tr.img"; done
+echo "transport: all checks passed"

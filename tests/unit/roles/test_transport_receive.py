@@ -1,0 +1,67 @@
+"""The replication key's forced command (roles/transport/files/helix-transport-receive): what a
+peer's zfs_replicate runs on a receiver is admitted, with the argv that runs; anything else is
+refused before it runs."""
+import importlib.machinery
+import importlib.util
+import os
+import shlex
+
+import pytest
+
+PATH = os.path.join(os.path.dirname(__file__), "../../../roles/transport/files/helix-transport-receive")
+_loader = importlib.machinery.SourceFileLoader("helix_transport_receive", PATH)
+_spec = importlib.util.spec_from_loader(_loader.name, _loader)
+W = importlib.util.module_from_spec(_spec)
+_loader.exec_module(W)
+
+ROOTS = ["tr/in", "pp/logs"]
+ENV = "env LC_ALL=C LANG=C "
+RECV = "zfs receive -s -u -x mountpoint -o canmount=noauto -o exec=off -o helix:role=replica -o readonly=on -o setuid=off "
+
+
+@pytest.mark.parametrize("line, size, argv", [
+    (ENV + RECV + "tr/in/app", None, ["/usr/sbin/zfs"] + shlex.split(RECV)[1:] + ["tr/in/app"]),
+    ("mbuffer -q -s 128k -m 64M | " + ENV + RECV + "pp/logs", "64M", ["/usr/sbin/zfs"] + shlex.split(RECV)[1:] + ["pp/logs"]),
+    (ENV + "zfs receive -A tr/in/app", None, ["/usr/sbin/zfs", "receive", "-A", "tr/in/app"]),
+    (ENV + "zfs list -Hp -t filesystem,volume,snapshot,bookmark -o name,type,guid -r tr/in/app", None, None),
+    (ENV + "zfs get -H -o value receive_resume_token tr/in/app", None, None),
+    (ENV + "zfs holds -H tr/in/app@a tr/in/app@b", None, None),
+    (ENV + "zfs hold helix-keep tr/in/app@a", None, None),
+    (ENV + "zfs release helix-keep tr/in/app@a", None, None),
+    (ENV + "zfs receive -s -u -o canmount=noauto -o setuid=off -o exec=off 'tr/in/my data'", None, None),
+])
+def test_what_a_sender_needs_is_admitted(line, size, argv):
+    got_size, got = W.parse(line, ROOTS)
+    assert got_size == size
+    assert got == (argv or ["/usr/sbin/zfs"] + shlex.split(line)[4:])
+
+
+@pytest.mark.parametrize("line, why", [
+    ("sh", "only zfs commands"),
+    ("", "only zfs commands"),
+    ("bash -c 'zfs list'", "only zfs commands"),
+    (ENV + "zfs destroy -r tr/in/app", "zfs destroy is not allowed"),
+    (ENV + "zfs rollback -r tr/in/app@a", "zfs rollback is not allowed"),
+    (ENV + "zfs mount tr/in/app", "zfs mount is not allowed"),
+    (ENV + "zfs set readonly=off tr/in/app", "zfs set is not allowed"),
+    (ENV + RECV + "tank/other", "not a dataset this node receives"),
+    (ENV + RECV + "tr/input", "not a dataset this node receives"),
+    (ENV + RECV.replace("-o readonly=on", "-o mountpoint=/") + "tr/in/app", "-o mountpoint=/ is not allowed"),
+    (ENV + RECV.replace("-s -u", "-s -u -F") + "tr/in/app", "flag -F is not allowed"),
+    (ENV + RECV.replace("-o setuid=off ", "") + "tr/in/app", "missing: setuid"),
+    (ENV + RECV.replace("-o setuid=off", "-o setuid=on") + "tr/in/app", "-o setuid=on is not allowed"),
+    (ENV + RECV.replace("-u ", "") + "tr/in/app", "unmounted"),
+    (ENV + RECV + "-x canmount tr/in/app", "-x canmount is not allowed"),
+    (ENV + "zfs list -r tank", "not a dataset this node receives"),
+    (ENV + "zfs list -r tr/in; reboot", "not a dataset"),
+    (ENV + "zfs list -r tr/in | sh", "only .mbuffer"),
+    ("mbuffer -q -s 128k -m 64M | " + ENV + RECV + "tr/in/a | sh", "one pipe at most"),
+    ("cat /etc/shadow | " + ENV + RECV + "tr/in/app", "only 'mbuffer"),
+    ("mbuffer -q -s 128k -m 64M | " + ENV + "zfs list tr/in", "before zfs receive only"),
+    (ENV + "zfs hold -r helix-keep tr/in/app@a", "no flags"),
+    (ENV + "zfs receive -A tr/in/a tr/in/b", "one dataset"),
+    ("zfs list 'unterminated", "does not parse"),
+])
+def test_everything_else_is_refused(line, why):
+    with pytest.raises(W.Refused, match=why.replace("|", r"\|")):
+        W.parse(line, ROOTS)
