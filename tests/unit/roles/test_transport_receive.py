@@ -1,4 +1,4 @@
-"""The replication key's forced command (roles/transport/files/helix-transport-receive): what a
+"""The replication key's forced command (roles/transport/files/helix_transport_receive.py): what a
 peer's zfs_replicate runs on a receiver is admitted, with the argv that runs; anything else is
 refused before it runs."""
 import importlib.machinery
@@ -8,7 +8,7 @@ import shlex
 
 import pytest
 
-PATH = os.path.join(os.path.dirname(__file__), "../../../roles/transport/files/helix-transport-receive")
+PATH = os.path.join(os.path.dirname(__file__), "../../../roles/transport/files/helix_transport_receive.py")
 _loader = importlib.machinery.SourceFileLoader("helix_transport_receive", PATH)
 _spec = importlib.util.spec_from_loader(_loader.name, _loader)
 W = importlib.util.module_from_spec(_spec)

@@ -1,7 +1,7 @@
-#!/usr/bin/python3
 # Copyright (c) helix.zfs contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The forced command of the replication key (authorized_keys ``command=``), installed by the
+"""The forced command of the replication key (authorized_keys ``command=``, run as
+``python3 -I``), installed by the
 helix.zfs.transport role. A peer's zfs_replicate may run, on this node, what a receive needs:
 
   zfs receive -s -u [-x PROP]... -o canmount=noauto -o setuid=off -o exec=off [-o PROP=V]... DATASET
@@ -33,7 +33,7 @@ _WORDS = re.compile(r"^[a-z0-9_:.,-]+$")  # -t, -o, -s lists of types, columns, 
 _SIZE = re.compile(r"^[0-9]+[kKmMgG%]?$")
 # -o values a receive may set; these three must be set, so a replica never mounts by itself
 # and a setuid or executable file in a stream stays inert (canmount, setuid and exec are
-# filesystem properties: a volume is sent as root, see the role's README).
+# filesystem properties: a volume goes as root for now - README, "Replication transport").
 _SETS = {"canmount": ("noauto", "off"), "readonly": ("on",), "setuid": ("off",), "exec": ("off",)}
 _REQUIRED = {"canmount", "setuid", "exec"}
 
