@@ -13,9 +13,9 @@
 #   fleet       the fleet playbooks on lab1 and lab2: migrate_node (canary gate, live writes, a
 #               target killed mid-send), promote_replica (observed), scrub, faulty_disks,
 #               and the monitoring role's collector and alerts (it reboots lab2)
-#   transport   the replication transport role on lab1 and lab2: a restricted, non-root receive
-#               through a forced command; what it refuses
 #   placement   plan.yml and rebalance.yml on lab1..lab3, then lab4 added (boots lab3, lab4)
+#   transport   the replication transport role on lab1 and lab2: a restricted, non-root receive
+#               through a forced command; what it refuses; lab3 joins and leaves
 # Stages to run can be chosen: scripts/test.sh unit sanity  (default: all).
 # On a booted lab (HELIX_LAB_KEEP=1 on an earlier run) one lab stage is the inner loop:
 #   HELIX_LAB_KEEP=1 scripts/test.sh guest
@@ -25,8 +25,8 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 t_setup=$SECONDS
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit changelog sanity lint promtool lab guest targets site fleet transport placement)
-lab_stages=(lab guest targets site fleet transport placement)
+[ ${#stages[@]} -gt 0 ] || stages=(unit changelog sanity lint promtool lab guest targets site fleet placement transport)
+lab_stages=(lab guest targets site fleet placement transport)
 want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 wants_lab() { local s; for s in "${lab_stages[@]}"; do want "$s" && return 0; done; return 1; }
 out=$(cd "$here/.." && pwd)/tests/output
@@ -128,8 +128,8 @@ want guest && pytest_stage guest guest_tests
 want targets && stage targets mitogen bash tests/integration/targets.sh
 want site && stage site bash tests/site_twice.sh
 want fleet && stage fleet mitogen bash tests/fleet.sh
-want transport && stage transport mitogen bash tests/transport.sh
 want placement && stage placement mitogen bash tests/placement.sh
+want transport && stage transport mitogen bash tests/transport.sh
 
 # Stage times against their budgets (tests/budget.yml): a table, and tests/output/timings.json.
 for name in "${timed[@]}"; do printf '%s %s\n' "$name" "${seconds[$name]}"; done \

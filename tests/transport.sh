@@ -6,7 +6,11 @@
 #      received with setuid=off and exec=off: a setuid file in the stream does not run as such;
 #   3. with the replication key, refused with nothing changed: a shell, zfs destroy, rollback,
 #      mount, set, a receive outside the allowlist, -o mountpoint=/, a flag outside the allowlist;
-#      and a host key other than the pinned one is not accepted.
+#      and a host key other than the pinned one is not accepted;
+#   4. lab3 joins: on lab1 and lab2 only the peers' files change (authorized_keys, known_hosts,
+#      ssh config), lab3 reaches lab2 through the transport; again: nothing changes; it leaves:
+#      the same files change back, and its key no longer opens lab2.
+# Boots lab3 if it is not up.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -18,17 +22,22 @@ step() { echo; echo "--- transport: $*"; }
 play() {  # play LOG ARGS...: ansible-playbook on the lab and the test's nodes; prints changed=
   local log=$out/$1.log; shift
   local rc=0
-  ansible-playbook -i inventories/lab -i tests/transport/hosts.yml "$@" >"$log" 2>&1 || rc=$?
+  ansible-playbook -i inventories/lab -i tests/transport/hosts.yml ${limit:+--limit "$limit"} "$@" >"$log" 2>&1 || rc=$?
   [ "$rc" = 0 ] || { tail -n 30 "$log"; fail "$(basename "$log") failed (rc $rc)"; }
 }
-changed() { awk '/^lab[12] +:/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' "$out/$1.log"; }
+limit=lab1,lab2
+# The tasks that changed HOST in a log: "TASK [...]" lines followed by "changed: [HOST]".
+changed_tasks() { awk -v h="$2" '/^TASK \[/ {t = $0; sub(/ \*+$/, "", t)} index($0, "changed: [" h "]") == 1 {print t}' "$out/$1.log" | sort -u; }
+changed() { awk '/^lab[0-9] +:/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' "$out/$1.log"; }
 
 step "file-backed pools tr on lab1 and lab2; lab1:tr/src holds a setuid program"
+reset() {  # reset HOST: no transport connection left open (ssh's mux), no user, no files
+  lab "$1" "pkill -f 'helix-transport-.*\\[mux\\]'; pkill -u helix-repl 2>/dev/null; sleep 0.3
+    userdel -f helix-repl 2>/dev/null; rm -rf /var/lib/helix-repl /etc/helix-transport /run/helix-transport-*; true"
+}
 for h in lab1 lab2; do
-  # A fresh start: no transport connection left open (ssh's mux), no user, no files.
-  lab "$h" "pkill -f 'helix-transport-.*\\[mux\\]'; pkill -u helix-repl 2>/dev/null; sleep 0.3; userdel -f helix-repl 2>/dev/null
-    rm -rf /var/lib/helix-repl /etc/helix-transport /run/helix-transport-*
-    zpool destroy -f tr 2>/dev/null; rm -f /var/tmp/tr.img; truncate -s 512M /var/tmp/tr.img
+  reset "$h"
+  lab "$h" "zpool destroy -f tr 2>/dev/null; rm -f /var/tmp/tr.img; truncate -s 512M /var/tmp/tr.img
     zpool create -f -O mountpoint=/tr tr /var/tmp/tr.img"
 done
 lab lab1 "zfs create tr/src && head -c 4M /dev/urandom > /tr/src/data && cp /usr/bin/id /tr/src/id-suid &&
@@ -101,5 +110,29 @@ if [ "$rc" != 255 ] || ! grep -q "Host key verification failed" "$out/hostkey.lo
 fi
 echo "    refused: a host key other than the pinned one"
 
+step "4. lab3 joins, then leaves: only its peers' files change"
+bash lab/helix-lab up -n 3 >"$out/lab-up.log" 2>&1 || { tail -n 20 "$out/lab-up.log"; fail "lab3 did not come up"; }
+reset lab3
+peers_files="TASK [helix.zfs.transport : The peers' host keys, pinned]
+TASK [helix.zfs.transport : The peers' keys, each only from its source address and only through the forced command]
+TASK [helix.zfs.transport : The transport's ssh client config (ssh -F), one Host per peer]"
+limit=lab1,lab2,lab3 play join tests/transport/transport.yml
+limit=lab1,lab2,lab3 play join-again tests/transport/transport.yml
+for h in lab1 lab2; do
+  [ "$(changed_tasks join "$h")" = "$peers_files" ] || { changed_tasks join "$h"; fail "lab3 joining changed more than the peers' files on $h"; }
+done
+[ "$(changed join-again)" = 0 ] || fail "a second run with lab3 changed something"
+lab lab3 "ssh -F /etc/helix-transport/ssh_config lab2 zfs list -H -o name tr/in" | grep -qx tr/in \
+  || fail "lab3 does not reach lab2 through the transport"
+play leave tests/transport/transport.yml
+for h in lab1 lab2; do
+  [ "$(changed_tasks leave "$h")" = "$peers_files" ] || { changed_tasks leave "$h"; fail "lab3 leaving changed more than the peers' files on $h"; }
+done
+rc=0
+lab lab3 "ssh -F /etc/helix-transport/ssh_config -S none lab2 zfs list -H -o name tr/in" >"$out/left.log" 2>&1 || rc=$?
+[ "$rc" = 255 ] || { cat "$out/left.log"; fail "lab3's key still opens lab2 after it left (rc $rc)"; }
+echo "    joined and left: 3 files changed on each peer each time; lab3's key opened lab2, then no more"
+
 for h in lab1 lab2; do lab "$h" "zpool destroy -f tr; rm -f /var/tmp/tr.img"; done
+reset lab3
 echo "transport: all checks passed"
