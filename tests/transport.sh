@@ -9,7 +9,8 @@
 #      and a host key other than the pinned one is not accepted;
 #   4. lab3 joins: on lab1 and lab2 only the peers' files change (authorized_keys, known_hosts,
 #      ssh config), lab3 reaches lab2 through the transport; again: nothing changes; it leaves:
-#      the same files change back, and its key no longer opens lab2.
+#      the same files change back, and its key no longer opens lab2;
+#   5. lab1's key rotated: lab2 takes the new one in the same run; the old one is refused.
 # Boots lab3 if it is not up.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -132,6 +133,23 @@ rc=0
 lab lab3 "ssh -F /etc/helix-transport/ssh_config -S none lab2 zfs list -H -o name tr/in" >"$out/left.log" 2>&1 || rc=$?
 [ "$rc" = 255 ] || { cat "$out/left.log"; fail "lab3's key still opens lab2 after it left (rc $rc)"; }
 echo "    joined and left: 3 files changed on each peer each time; lab3's key opened lab2, then no more"
+
+step "5. lab1's key rotated: lab2 takes the new one in the same run, the old one no longer opens it"
+old=$(lab lab1 "cat /var/lib/helix-repl/.ssh/id_ed25519.pub")
+lab lab1 "cp /var/lib/helix-repl/.ssh/id_ed25519 /root/transport-old-key"
+play rotate tests/transport/transport.yml -e 'transport_rotate_key={{ inventory_hostname == "lab1" }}'
+new=$(lab lab1 "cat /var/lib/helix-repl/.ssh/id_ed25519.pub")
+[ "$old" != "$new" ] || fail "lab1's key did not change"
+lab lab2 "grep -qF '${new% *}' /var/lib/helix-repl/.ssh/authorized_keys && ! grep -qF '${old% *}' /var/lib/helix-repl/.ssh/authorized_keys" \
+  || fail "lab2's authorized_keys does not hold lab1's new key alone"
+lab lab1 "ssh -F /etc/helix-transport/ssh_config -S none lab2 zfs list -H -o name tr/in" | grep -qx tr/in \
+  || fail "lab1's new key does not open lab2"
+rc=0
+lab lab1 "sed 's|IdentityFile .*|IdentityFile /root/transport-old-key|' /etc/helix-transport/ssh_config >/root/transport-old.cfg
+  ssh -F /root/transport-old.cfg -S none lab2 zfs list tr/in; rc=\$?; rm -f /root/transport-old-key /root/transport-old.cfg; exit \$rc" \
+  >"$out/old-key.log" 2>&1 || rc=$?
+[ "$rc" = 255 ] || { cat "$out/old-key.log"; fail "lab1's old key still opens lab2 (rc $rc)"; }
+echo "    rotated: lab1's new key opens lab2, the old one no longer does"
 
 for h in lab1 lab2; do lab "$h" "zpool destroy -f tr; rm -f /var/tmp/tr.img"; done
 reset lab3
