@@ -54,7 +54,7 @@ play check2 --check tests/transport/transport.yml
 echo "    changed: apply $(changed apply1), again $(changed apply2), check again $(changed check2)"
 [ "$(changed apply2)" = 0 ] || fail "the second apply changed something (see $out/apply2.log)"
 [ "$(changed check2)" = 0 ] || fail "--check after the apply reports changes (see $out/check2.log)"
-lab lab2 "grep -c '^restrict,from=\"10.0.2.2\",command=\"/usr/bin/python3 -I /usr/local/lib/helix-transport/helix_transport_receive.py\" ssh-ed25519 ' /var/lib/helix-repl/.ssh/authorized_keys" \
+lab lab2 "grep -c '^restrict,from=\"10.0.2.2\",command=\"/usr/bin/python3 -I /usr/local/lib/helix-transport/helix_transport_receive.py /etc/helix-transport/receive.json\" ssh-ed25519 ' /var/lib/helix-repl/.ssh/authorized_keys" \
   | grep -qx 1 || fail "lab2's authorized_keys does not hold lab1's key, restricted"
 lab lab1 "grep -c '^lab2 ssh-ed25519 ' /etc/helix-transport/known_hosts" | grep -qx 1 || fail "lab1 has not pinned lab2's host key"
 

@@ -10,7 +10,7 @@ helix.zfs.transport role. A peer's zfs_replicate may run, on this node, what a r
   zfs hold / zfs release TAG SNAPSHOT... the hold that keeps a target's last common snapshot
 
 optionally behind ``mbuffer -q -s 128k -m SIZE |``, each only on the datasets this node
-receives into (ALLOWLIST, written by the role). Everything else - a shell, destroy, rollback,
+receives into (the allowlist file named by its one argument, written by the role). Everything else - a shell, destroy, rollback,
 mount, set, a flag or a property outside these lists - is refused before anything runs, with a
 message on stderr and exit status 126. What is admitted runs without a shell (execv)."""
 
@@ -22,7 +22,6 @@ import subprocess
 import sys
 import syslog
 
-ALLOWLIST = "/etc/helix-transport/receive.json"
 ZFS = "/usr/sbin/zfs"
 MBUFFER = "/usr/bin/mbuffer"
 REFUSED = 126
@@ -60,8 +59,8 @@ def _flags(args, alone, with_value):
     return out, args[i:]
 
 
-def _names(names, at_least=1):
-    if len(names) < at_least:
+def _names(names):
+    if not names:
         raise Refused("a dataset name is missing")
     for n in names:
         if not _NAME.match(n):
@@ -175,10 +174,10 @@ def main():
     peer = (os.environ.get("SSH_CLIENT") or "?").split(" ")[0]
     syslog.openlog("helix-transport", 0, syslog.LOG_AUTH)  # the audit trail: what each peer ran
     try:
-        with open(ALLOWLIST) as f:
+        with open(sys.argv[1]) as f:  # authorized_keys names it: the role's transport_dir
             roots = json.load(f)["receive"]
         size, argv = parse(line, roots)
-    except (Refused, OSError, ValueError, KeyError) as e:
+    except (Refused, OSError, ValueError, KeyError, IndexError) as e:
         syslog.syslog(syslog.LOG_WARNING, "refused %r from %s: %s" % (line[:200], peer, e))
         sys.stderr.write("helix-transport: refused %r: %s\n" % (line[:200], e))
         sys.exit(REFUSED)
