@@ -11,8 +11,14 @@ Everything lives in $HELIX_CACHE (default ~/.cache/helix-zfs), never in the repo
 images/<recipe-hash>/ holds the image, run/labN/ a host's overlay, disks, pid and console log.
 Each host gets SSH on 127.0.0.1:(HELIX_LAB_PORT_BASE + N) and HELIX_LAB_DISKS sparse data
 disks, seen in the guest as /dev/disk/by-id/virtio-helix-dK (and /dev/vdb, /dev/vdc, ...).
+
+The hosts also share a private Ethernet (eth1, 10.77.0.N/24 in the guest) that carries UDP, for
+WireGuard: each guest's second NIC is a QEMU dgram netdev on a unix socket, and a hub process
+(run/hub.sock) repeats every frame to the other hosts, so nothing on the controller listens on
+or sends to any network address.
 """
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -36,6 +42,8 @@ MEMORY = os.environ.get("HELIX_LAB_MEMORY", "2048")
 # with two. Measured 2026-12-04, see bench/results/lab_task_cost.md.
 SMP = os.environ.get("HELIX_LAB_SMP", "1")
 MAX_HOSTS = 8  # the guests' /etc/hosts and guestfwd rules know lab1..lab8
+# The lab's private network (eth1 in every guest; helix-identity sets 10.77.0.N/24 there).
+PRIVATE_PREFIX = "10.77.0."
 BOOT_TIMEOUT = int(os.environ.get("HELIX_LAB_BOOT_TIMEOUT", "400"))
 INVENTORY = os.path.join(REPO, "inventories", "lab", "hosts.yml")
 
@@ -99,6 +107,77 @@ def port_of(idx):
     return PORT_BASE + idx
 
 
+def hub_path():
+    return os.path.join(CACHE, "run", "hub.sock")
+
+
+def nic_path(idx):
+    return os.path.join(run_dir(idx), "eth1.sock")
+
+
+def hub_serve():
+    """Repeat every frame from one guest's eth1 to the others (a learning switch: a frame for a
+    MAC seen before goes to that port only). Frames that find a full socket are dropped, as a
+    switch would, and the guests' TCP retransmits."""
+    path = hub_path()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    where = {}  # MAC -> the guest socket it was last seen on
+    ports, scanned = [], 0.0
+    while True:
+        frame, sender = sock.recvfrom(65536)
+        if len(frame) < 14:
+            continue
+        if time.time() - scanned > 1 or sender not in ports:
+            ports = [nic_path(i) for i in running() if os.path.exists(nic_path(i))]
+            scanned = time.time()
+        where[frame[6:12]] = sender
+        dest = where.get(frame[0:6])
+        for port in [dest] if dest and dest != sender else ports:
+            if port == sender:
+                continue
+            try:
+                sock.sendto(frame, socket.MSG_DONTWAIT, port)
+            except OSError:
+                pass  # that guest is gone or busy: the frame is lost, as on a wire
+
+
+def hub_pid():
+    try:
+        with open(os.path.join(CACHE, "run", "hub.pid")) as f:
+            pid = int(f.read().strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def hub_start():
+    if hub_pid():
+        return
+    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "hub"], start_new_session=True,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(os.path.join(CACHE, "run", "hub.pid"), "w") as f:
+        f.write(str(proc.pid))
+    for _tick in range(50):
+        if os.path.exists(hub_path()):
+            return
+        time.sleep(0.1)
+    sys.exit("the lab's network hub did not start")
+
+
+def hub_stop():
+    pid = hub_pid()
+    if pid:
+        os.kill(pid, signal.SIGTERM)
+    for name in ("hub.pid", "hub.sock"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(CACHE, "run", name))
+
+
 def port_busy(port):
     with socket.socket() as s:
         s.settimeout(0.5)
@@ -150,6 +229,9 @@ def start(idx, img):
            "-device", "virtio-blk-pci,drive=root,bus=pcie.0,addr=0x3",
            "-netdev", "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:%d-:22,%s" % (port_of(idx), fwd),
            "-device", "virtio-net-pci,netdev=n0,bus=pcie.0,addr=0x2",
+           "-netdev", "dgram,id=n1,local.type=unix,local.path=%s,remote.type=unix,remote.path=%s"
+           % (nic_path(idx), hub_path()),
+           "-device", "virtio-net-pci,netdev=n1,bus=pcie.0,addr=0x4,mac=52:54:00:77:00:%02x" % idx,
            "-serial", "file:%s" % os.path.join(rd, "console.log"), "-monitor", "none",
            "-qmp", "unix:%s,server,nowait" % os.path.join(rd, "qmp.sock"),
            "-pidfile", os.path.join(rd, "qemu.pid"), "-daemonize"]
@@ -188,7 +270,8 @@ def write_inventory(n, key):
              "    lab:", "      hosts:"]
     for i in range(1, n + 1):
         lines += ["        lab%d:" % i, "          ansible_host: 127.0.0.1",
-                  "          ansible_port: %d" % port_of(i)]
+                  "          ansible_port: %d" % port_of(i),
+                  "          helix_lab_private_address: %s%d" % (PRIVATE_PREFIX, i)]
     lines += ["      vars:",
               "        ansible_user: root",
               "        ansible_ssh_private_key_file: %s" % key,
@@ -210,6 +293,7 @@ def up(n):
     key = os.path.join(img, "id_ed25519")
     os.makedirs(os.path.join(CACHE, "run"), exist_ok=True)
     t0 = time.time()
+    hub_start()
     for i in range(1, n + 1):
         start(i, img)
     deadline = time.time() + BOOT_TIMEOUT
@@ -249,6 +333,7 @@ def main():
     d = sub.add_parser("down")
     d.add_argument("--keep-disks", action="store_true")
     sub.add_parser("status")
+    sub.add_parser("hub", help=argparse.SUPPRESS)
     m = sub.add_parser("instances", help="how to reach the named hosts over ssh (JSON)")
     m.add_argument("hosts", nargs="+")
     s = sub.add_parser("ssh")
@@ -262,6 +347,9 @@ def main():
     elif a.verb == "down":
         for i in running():
             stop(i, a.keep_disks)
+        hub_stop()
+    elif a.verb == "hub":
+        hub_serve()
     elif a.verb == "status":
         for i in running():
             print("lab%d %s port %d" % (i, "running pid %s" % pid_of(i) if pid_of(i) else "stale", port_of(i)))

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# The replication transport (roles/transport) on lab1 and lab2:
+# The replication transport (roles/transport) on lab1 and lab2, over WireGuard on the lab's private
+# network (eth1):
 #   1. the role: --check changes nothing, apply, apply again (changed=0), --check again (changed=0);
+#      wg0 is up with the peer, its private key only in the key file made on the node;
 #   2. the README's playbook: zfs_replicate lab1:tr/src -> lab2:tr/in/src through it, full then incremental, then
 #      nothing to do: run by the forced command as the replication user (its audit log says so),
+#      through wg0 (lab2's WireGuard counter for lab1 grows by at least the stream's bytes),
 #      received with setuid=off and exec=off: a setuid file in the stream does not run as such;
 #   3. with the replication key, refused with nothing changed: a shell, zfs destroy, rollback,
 #      mount, set, a receive outside the allowlist, -o mountpoint=/, a flag outside the allowlist;
 #      and a host key other than the pinned one is not accepted;
 #   4. lab3 joins: on lab1 and lab2 only the peers' files change (authorized_keys, known_hosts,
-#      ssh config), lab3 reaches lab2 through the transport; again: nothing changes; it leaves:
-#      the same files change back, and its key no longer opens lab2;
-#   5. lab1's key rotated: lab2 takes the new one in the same run; the old one is refused.
+#      ssh config, WireGuard config, applied to the running tunnel), lab3 reaches lab2 through the
+#      transport; again: nothing changes; it leaves: the same files change back, and its key no
+#      longer opens lab2;
+#   5. lab1's keys rotated: lab2 takes the new ones in the same run; the old ssh key is refused.
 # Boots lab3 if it is not up.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +38,8 @@ changed() { awk '/^lab[0-9] +:/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/)
 step "file-backed pools tr on lab1 and lab2; lab1:tr/src holds a setuid program"
 reset() {  # reset HOST: no transport connection left open (ssh's mux), no user, no files
   lab "$1" "pkill -f 'helix-transport-.*\\[mux\\]'; pkill -u helix-repl 2>/dev/null; sleep 0.3
-    userdel -f helix-repl 2>/dev/null; rm -rf /var/lib/helix-repl /etc/helix-transport /run/helix-transport-*; true"
+    userdel -f helix-repl 2>/dev/null; rm -rf /var/lib/helix-repl /etc/helix-transport /run/helix-transport-*
+    systemctl disable -q --now wg-quick@wg0 2>/dev/null; ip link del wg0 2>/dev/null; rm -rf /etc/wireguard; true"
 }
 for h in lab1 lab2; do
   reset "$h"
@@ -45,6 +50,14 @@ lab lab1 "zfs create tr/src && head -c 4M /dev/urandom > /tr/src/data && cp /usr
   chmod 4755 /tr/src/id-suid && zfs snapshot tr/src@s1"
 lab lab2 "zfs create tr/in"
 
+# The README's inventory block is this test's inventory (less lab3, which joins in step 4).
+awk '/^```yaml transport-inventory$/ {on = 1; next} /^```/ {on = 0} on' README.md >"$out/readme-hosts.yml"
+python3 -c '
+import sys, yaml
+readme, ours = (yaml.safe_load(open(p)) for p in sys.argv[1:])
+ours["transport_nodes"]["hosts"].pop("lab3")
+sys.exit(readme != ours)' "$out/readme-hosts.yml" tests/transport/hosts.yml || fail "the README's transport inventory is not tests/transport/hosts.yml"
+
 step "1. the role: check, apply, apply again, check again"
 play check1 --check tests/transport/transport.yml
 lab lab2 "! id helix-repl >/dev/null 2>&1 && [ ! -e /etc/helix-transport ]" || fail "--check changed the node"
@@ -54,15 +67,30 @@ play check2 --check tests/transport/transport.yml
 echo "    changed: apply $(changed apply1), again $(changed apply2), check again $(changed check2)"
 [ "$(changed apply2)" = 0 ] || fail "the second apply changed something (see $out/apply2.log)"
 [ "$(changed check2)" = 0 ] || fail "--check after the apply reports changes (see $out/check2.log)"
-lab lab2 "grep -c '^restrict,from=\"10.0.2.2\",command=\"/usr/bin/python3 -I /usr/local/lib/helix-transport/helix_transport_receive.py /etc/helix-transport/receive.json\" ssh-ed25519 ' /var/lib/helix-repl/.ssh/authorized_keys" \
+lab lab2 "grep -c '^restrict,from=\"10.78.0.1\",command=\"/usr/bin/python3 -I /usr/local/lib/helix-transport/helix_transport_receive.py /etc/helix-transport/receive.json\" ssh-ed25519 ' /var/lib/helix-repl/.ssh/authorized_keys" \
   | grep -qx 1 || fail "lab2's authorized_keys does not hold lab1's key, restricted"
 lab lab1 "grep -c '^lab2 ssh-ed25519 ' /etc/helix-transport/known_hosts" | grep -qx 1 || fail "lab1 has not pinned lab2's host key"
+lab2_wg=$(lab lab2 "cat /etc/wireguard/wg0.key.pub")
+[ "$(lab lab1 "wg show wg0 peers")" = "$lab2_wg" ] || fail "lab1's wg0 does not have lab2 as its peer"
+lab lab2 "[ \"\$(wg show wg0 private-key)\" = \"\$(cat /etc/wireguard/wg0.key)\" ] && ! grep -qi privatekey /etc/wireguard/wg0.conf" \
+  || fail "lab2's tunnel does not run on its own key file, or its config holds a private key"
 
 step "2. replication lab1 -> lab2 through the transport (the README's playbook)"
 t0=$(lab lab2 "date +%s")  # the forced command's log from here on
 awk '/^```yaml transport$/ {on = 1; print "---"; next} /^```/ {on = 0} on' README.md >"$out/replicate.yml"
 [ -s "$out/replicate.yml" ] || fail "the README has no transport playbook"
+lab1_wg=$(lab lab1 "cat /etc/wireguard/wg0.key.pub")
+wg_rx() {  # bytes lab2's wg0 received from lab1
+  lab lab2 "wg show wg0 transfer" | awk -v k="$lab1_wg" '$1 == k {print $2}'
+}
+rx0=$(wg_rx)
 play send1 "$out/replicate.yml"
+rx1=$(wg_rx)
+sent=$(grep -o '[0-9]* streams, [0-9]* bytes' "$out/send1.log" | awk '{print $3; exit}')
+if [ -z "$sent" ] || [ "$sent" -le 0 ] || [ $((rx1 - rx0)) -lt "$sent" ]; then
+  fail "the stream did not go through wg0 (lab2 received $((rx1 - rx0)) bytes from lab1 there; the stream was ${sent:-?})"
+fi
+echo "    through wg0: the stream was $sent bytes, lab2's tunnel received $((rx1 - rx0)) from lab1"
 lab lab1 "zfs snapshot tr/src@s2"
 play send2 "$out/replicate.yml"
 play send3 "$out/replicate.yml"
@@ -71,6 +99,8 @@ play send3 "$out/replicate.yml"
   || fail "lab2 does not hold lab1's tr/src@s2"
 lab lab2 "journalctl -q -t helix-transport --since @$t0 --no-pager | grep -c ' ran receive '" >"$out/received"
 [ "$(cat "$out/received")" -ge 2 ] || fail "the receives did not go through the forced command"
+[ "$(lab lab2 "journalctl -q -t helix-transport --since @$t0 --no-pager | grep -c ' ran receive .* (direct) from '")" = "$(cat "$out/received")" ] \
+  || fail "a receive's stream did not go direct (direct_stream)"
 [ "$(lab lab2 "zfs get -H -o value setuid,exec,canmount tr/in/src | paste -sd' '")" = "off off noauto" ] \
   || fail "the copy is not setuid=off exec=off canmount=noauto"
 lab lab2 "mkdir -p /mnt/tr && mount -t zfs -o zfsutil,ro tr/in/src /mnt/tr &&
@@ -114,9 +144,11 @@ echo "    refused: a host key other than the pinned one"
 step "4. lab3 joins, then leaves: only its peers' files change"
 bash lab/helix-lab up -n 3 >"$out/lab-up.log" 2>&1 || { tail -n 20 "$out/lab-up.log"; fail "lab3 did not come up"; }
 reset lab3
-peers_files="TASK [helix.zfs.transport : The peers' host keys, pinned]
+peers_files="TASK [helix.zfs.transport : Give the running tunnel the new config]
+TASK [helix.zfs.transport : The peers' host keys, pinned]
 TASK [helix.zfs.transport : The peers' keys, each only from its source address and only through the forced command]
-TASK [helix.zfs.transport : The transport's ssh client config (ssh -F), one Host per peer]"
+TASK [helix.zfs.transport : The transport's ssh client config (ssh -F), one Host per peer]
+TASK [helix.zfs.transport : The tunnel's config, one peer per node (public keys only)]"
 limit=lab1,lab2,lab3 play join tests/transport/transport.yml
 limit=lab1,lab2,lab3 play join-again tests/transport/transport.yml
 for h in lab1 lab2; do
@@ -130,16 +162,21 @@ for h in lab1 lab2; do
   [ "$(changed_tasks leave "$h")" = "$peers_files" ] || { changed_tasks leave "$h"; fail "lab3 leaving changed more than the peers' files on $h"; }
 done
 rc=0
-lab lab3 "ssh -F /etc/helix-transport/ssh_config -S none lab2 zfs list -H -o name tr/in" >"$out/left.log" 2>&1 || rc=$?
+# (lab2's tunnel no longer knows lab3 either: the connection times out.)
+lab lab3 "ssh -F /etc/helix-transport/ssh_config -S none -o ConnectTimeout=5 lab2 zfs list -H -o name tr/in" >"$out/left.log" 2>&1 || rc=$?
 [ "$rc" = 255 ] || { cat "$out/left.log"; fail "lab3's key still opens lab2 after it left (rc $rc)"; }
-echo "    joined and left: 3 files changed on each peer each time; lab3's key opened lab2, then no more"
+echo "    joined and left: 4 files changed on each peer each time (the tunnel took its new config); lab3's key opened lab2, then no more"
 
-step "5. lab1's key rotated: lab2 takes the new one in the same run, the old one no longer opens it"
+step "5. lab1's keys rotated: lab2 takes the new ones in the same run, the old one no longer opens it"
 old=$(lab lab1 "cat /var/lib/helix-repl/.ssh/id_ed25519.pub")
+old_wg=$(lab lab1 "cat /etc/wireguard/wg0.key.pub")
 lab lab1 "cp /var/lib/helix-repl/.ssh/id_ed25519 /root/transport-old-key"
 play rotate tests/transport/transport.yml -e 'transport_rotate_key={{ inventory_hostname == "lab1" }}'
 new=$(lab lab1 "cat /var/lib/helix-repl/.ssh/id_ed25519.pub")
 [ "$old" != "$new" ] || fail "lab1's key did not change"
+new_wg=$(lab lab1 "cat /etc/wireguard/wg0.key.pub")
+[ "$old_wg" != "$new_wg" ] || fail "lab1's tunnel key did not change"
+[ "$(lab lab2 "wg show wg0 peers")" = "$new_wg" ] || fail "lab2's tunnel does not have lab1's new tunnel key alone"
 lab lab2 "grep -qF '${new% *}' /var/lib/helix-repl/.ssh/authorized_keys && ! grep -qF '${old% *}' /var/lib/helix-repl/.ssh/authorized_keys" \
   || fail "lab2's authorized_keys does not hold lab1's new key alone"
 lab lab1 "ssh -F /etc/helix-transport/ssh_config -S none lab2 zfs list -H -o name tr/in" | grep -qx tr/in \

@@ -16,7 +16,9 @@ import hashlib
 import json
 import os
 import re
+import select
 import shlex
+import socket
 import subprocess
 import tempfile
 import time
@@ -28,6 +30,10 @@ _C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
 # 1 MiB pipes (Linux's default pipe-max-size) let the relay move a megabyte per wake-up
 # instead of 64 KiB: fewer context switches on a CPU-bound send.
 _PIPE_SIZE = 1 << 20
+# A direct stream (roles/transport's forced command): the word before the remote receive, and how
+# long the sender waits for its one-shot port (the forced command waits as long for the sender).
+DIRECT = "helix-direct"
+DIRECT_WAIT = 60
 # ssh prints these when a shared connection (ControlMaster) is closing or stale, then connects
 # on its own and runs the command: they are ssh's words, not the remote command's.
 # An ssh destination: [user@]host, where host is a name or an address (no leading "-": ssh would
@@ -118,12 +124,16 @@ class ZfsCli:
             raise ZfsCommandError("%s printed invalid JSON: %s" % (" ".join(argv[:2]), e),
                                   cmd=argv, rc=0, stdout=out, stderr=err)
 
-    def stream(self, send_argv, sink_argv=None, sink_path=None, digest=False, shown=None):
+    def stream(self, send_argv, sink_argv=None, sink_path=None, digest=False, shown=None, direct=False):
         """Pipe ``zfs send`` into ``sink_argv`` (a full argv, e.g. a local ``zfs receive`` or
         an ``ssh`` to one) or into the file ``sink_path``, counting bytes (and hashing them when
         ``digest``). Returns {bytes, seconds, sha256}. A failure on either side raises with
         both commands' stderr. ``shown``: the receive as results show it. A stream that moved
-        bytes changed its sink even if it then failed (a resume token, whole datasets, a file)."""
+        bytes changed its sink even if it then failed (a resume token, whole datasets, a file).
+        ``direct``: ``sink_argv`` is an ssh to the transport's forced command with ``helix-direct``
+        (SshZfsCli.ssh_argv), which answers with a one-shot port on the peer's tunnel address and
+        a one-time token: the stream goes there (encrypted once, by the tunnel), the receive's
+        exit status comes back over ssh."""
         send = self.command(send_argv)
         env = dict(os.environ, **_C_LOCALE)
         t0 = time.monotonic()
@@ -133,18 +143,27 @@ class ZfsCli:
             if sink_path is not None:
                 sink = open(sink_path, "wb")
                 p2 = None
+            elif direct:
+                p2 = subprocess.Popen(sink_argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=e2, env=env)
+                sink = _direct_connect(p2)
             else:
                 p2 = subprocess.Popen(sink_argv, stdin=subprocess.PIPE, stdout=e2, stderr=e2, env=env)
                 sink = p2.stdin
             total = 0
-            for f in (p1.stdout, sink):
-                _grow_pipe(f)
-            try:
-                total = _relay(p1.stdout, sink, h)
-            except (BrokenPipeError, OSError):
+            if sink is not None:
+                for f in (p1.stdout, sink):
+                    _grow_pipe(f)
+                try:
+                    total = _relay(p1.stdout, sink, h)
+                except (BrokenPipeError, OSError):
+                    p1.kill()
+                finally:
+                    sink.close()
+            else:  # the one-shot port never answered: the receiver's stderr says why
                 p1.kill()
-            finally:
-                sink.close()
+            if direct:
+                p2.stdout.read()
+                p2.stdout.close()
             rc1, rc2 = p1.wait(), (p2.wait() if p2 else 0)
             err1, err2 = (_read_back(f) for f in (e1, e2))
         self.journal.record([str(a) for a in send_argv] + ["|"] + (shown or sink_argv or [">", sink_path]),
@@ -192,13 +211,14 @@ class SshZfsCli(ZfsCli):
         """ssh running ``command`` (a shell line) on the host."""
         return [self._bin("ssh"), "-o", "BatchMode=yes"] + self.ssh_args + ["--", self.host, command]
 
-    def ssh_argv(self, argv, buffer=None):
+    def ssh_argv(self, argv, buffer=None, direct=False):
         """ssh running a zfs argv on the host; with ``buffer`` (a size mbuffer takes) its stdin
-        (a stream) goes through ``mbuffer -m BUFFER`` there first, evening out the network."""
+        (a stream) goes through ``mbuffer -m BUFFER`` there first, evening out the network.
+        ``direct``: the transport's forced command carries the stream outside ssh (stream())."""
         line = self.remote_command(argv)
         if buffer:
             line = "mbuffer -q -s 128k -m %s | %s" % (shlex.quote(buffer), line)
-        return self.shell_argv(line)
+        return self.shell_argv(DIRECT + " " + line if direct else line)
 
     def command(self, argv):
         return self.ssh_argv(argv)
@@ -218,6 +238,20 @@ class SshZfsCli(ZfsCli):
 def ssh_host_ok(host):
     """A host ssh can only take as its destination, never as an option."""
     return bool(_SSH_HOST.fullmatch(host or ""))
+
+
+def _direct_connect(proc):
+    """Read the forced command's ``helix-direct ADDRESS PORT TOKEN`` line from ``proc`` (the ssh),
+    connect there and send the token: -> the socket the stream goes to, or None."""
+    ready, _w, _x = select.select([proc.stdout], [], [], DIRECT_WAIT)
+    words = proc.stdout.readline().decode("ascii", "replace").split() if ready else []
+    if len(words) != 4 or words[0] != DIRECT or not words[2].isdigit():
+        proc.kill()
+        return None
+    sock = socket.create_connection((words[1], int(words[2])), timeout=DIRECT_WAIT)
+    sock.settimeout(None)
+    sock.sendall((words[3] + "\n").encode())
+    return sock
 
 
 def _read_back(f):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from ansible_collections.helix.zfs.plugins.module_utils._props import FILESYSTEM_ONLY, zfs_word
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 from ansible_collections.helix.zfs.plugins.module_utils._read import LISTING_COLUMNS
-from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ssh_host_ok
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import DIRECT, ssh_host_ok
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import NAME_RULES, dataset_name_ok
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import HOLD_TAG_RULES, check_destroyable, hold_tag_ok
 
@@ -222,16 +222,17 @@ def mark_commands(src, sds, tds, newest, opts, src_held, tgt_held):
     return todo
 
 
-def shown(argv, target_host):
-    """A target-side argv as ``commands`` shows it: with ``ssh HOST`` in front when remote."""
-    return ["ssh", target_host] + argv if target_host else argv
+def shown(argv, target_host, direct=False):
+    """A target-side argv as ``commands`` shows it: with ``ssh HOST`` in front when remote (and
+    ``helix-direct`` before a receive whose stream goes outside ssh)."""
+    return ["ssh", target_host] + ([DIRECT] if direct else []) + argv if target_host else argv
 
 
-def shown_step(step, target_host):
+def shown_step(step, target_host, direct=False):
     """A plan_pair step as ``commands`` shows it: the rollback, or ``send | receive``."""
     if step["kind"] == "rollback":
         return shown(step["argv"], target_host)
-    return step["send"] + ["|"] + shown(step["recv"], target_host)
+    return step["send"] + ["|"] + shown(step["recv"], target_host, direct)
 
 
 def send_base(send):

@@ -160,6 +160,17 @@ options:
     type: list
     elements: str
     default: []
+  direct_stream:
+    description:
+      - With O(target_host) reached through the C(helix.zfs.transport) role's WireGuard tunnel, carry
+        each stream outside ssh - encrypted once, by the tunnel, not twice. The receiver's forced command
+        checks the receive as always, opens a one-shot TCP port on its tunnel address, and hands the port and
+        a one-time token back over ssh; the stream goes there, and the receive's exit status comes back over
+        ssh. The port takes one connection, from the ssh peer's own address, that starts with the token.
+      - Needs the transport role with a tunnel on the target (plain ssh to root has no forced command to
+        open the port). The commands show it as C(ssh HOST helix-direct zfs receive ...).
+    type: bool
+    default: false
 author:
   - helix.zfs developers (!UNKNOWN)
 seealso:
@@ -293,7 +304,7 @@ class Replicator:
         """The argv that receives a stream: zfs receive here, or ssh to it (behind mbuffer)."""
         if not self.p["target_host"]:
             return [self.src_cli._bin("zfs")] + recv[1:]
-        return self.tgt_cli.ssh_argv(recv, self.p["buffer"])
+        return self.tgt_cli.ssh_argv(recv, self.p["buffer"], self.p["direct_stream"])
 
     def shown(self, argv):
         return rplan.shown(argv, self.p["target_host"])
@@ -311,7 +322,7 @@ class Replicator:
 
     def send(self, step, sds, tds, send=None):
         send = send or step["send"]
-        self.r["commands"].append(rplan.shown_step(dict(step, send=send), self.p["target_host"]))
+        self.r["commands"].append(rplan.shown_step(dict(step, send=send), self.p["target_host"], self.p["direct_stream"]))
         self.r["changed"] = True
         entry = {"dataset": sds, "target": tds, "snapshot": step.get("snapshot", {}).get("name"),
                  "kind": step["kind"]}
@@ -320,7 +331,8 @@ class Replicator:
             entry["bytes"] = entry["estimated_bytes"]
         else:
             try:
-                res = self.src_cli.stream(send, self.sink(step["recv"]), shown=self.shown(step["recv"]))
+                res = self.src_cli.stream(send, self.sink(step["recv"]), direct=self.p["direct_stream"],
+                                          shown=rplan.shown(step["recv"], self.p["target_host"], self.p["direct_stream"]))
             except ZfsCommandError as e:
                 if "-s" in step["recv"]:  # resumable: what was received stays, and a rerun goes on from it
                     held = self.hold_for_resume(tds, send)
@@ -617,10 +629,12 @@ def main():
             buffer=dict(type="str"),
             ssh_cipher=dict(type="str"),
             ssh_options=dict(type="list", elements="str", default=[]),
+            direct_stream=dict(type="bool", default=False),
         ),
         required_one_of=[("target", "target_dir")],
         mutually_exclusive=[("target", "target_dir"), ("restore_from", "target_host")],
         required_by={"restore_from": "target"},
+        required_if=[("direct_stream", True, ["target_host"])],
         supports_check_mode=True,
     )
     run_module(module, lambda cli: run(module, cli))

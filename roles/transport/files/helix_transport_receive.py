@@ -10,14 +10,24 @@ helix.zfs.transport role. A peer's zfs_replicate may run, on this node, what a r
   zfs hold / zfs release TAG SNAPSHOT... the hold that keeps a target's last common snapshot
 
 optionally behind ``mbuffer -q -s 128k -m SIZE |``, each only on the datasets this node
-receives into (the allowlist file named by its one argument, written by the role). Everything else - a shell, destroy, rollback,
+receives into (the allowlist file named by its one argument, written by the role).
+
+``helix-direct`` before a receive carries its stream outside ssh, through the WireGuard tunnel
+only (one encryption layer, not two): this command opens a one-shot TCP port on the node's
+tunnel address (``listen`` in the allowlist file), prints ``helix-direct ADDRESS PORT TOKEN``
+on the ssh channel, and feeds ``zfs receive`` from the first connection that comes from the
+ssh peer's own address and starts with that one-time token; the receive's exit status goes back
+over ssh. Everything else - a shell, destroy, rollback,
 mount, set, a flag or a property outside these lists - is refused before anything runs, with a
 message on stderr and exit status 126. What is admitted runs without a shell (execv)."""
 
+import hmac
 import json
 import os
 import re
+import secrets
 import shlex
+import socket
 import subprocess
 import sys
 import syslog
@@ -25,6 +35,8 @@ import syslog
 ZFS = "/usr/sbin/zfs"
 MBUFFER = "/usr/bin/mbuffer"
 REFUSED = 126
+DIRECT = "helix-direct"
+DIRECT_WAIT = 60  # seconds the one-shot port waits for the sender's connection
 
 _NAME = re.compile(r"^[A-Za-z0-9_.: -]+(/[A-Za-z0-9_.: -]+)*([@#][A-Za-z0-9_.:-]+)?$")
 _PROP = re.compile(r"^[a-z][a-z0-9_]*$|^[a-z0-9_.+-]+:[a-z0-9_.:+-]+$")  # native, or user (module:name)
@@ -140,11 +152,13 @@ def allowed(name, roots):
 
 
 def parse(line, roots):
-    """The ssh command line -> (mbuffer size or None, zfs argv). Raises Refused."""
+    """The ssh command line -> (direct, mbuffer size or None, zfs argv). Raises Refused."""
     try:
         words = shlex.split(line)
     except ValueError:
         raise Refused("the command does not parse")
+    direct = words[:1] == [DIRECT]
+    words = words[1:] if direct else words
     size = None
     if "|" in words:
         i = words.index("|")
@@ -163,10 +177,42 @@ def parse(line, roots):
         raise Refused("zfs %s is not allowed over the replication key (it runs as root through Ansible)" % words[1])
     if size and words[1] not in ("receive", "recv"):
         raise Refused("mbuffer goes before zfs receive only")
+    if direct and (words[1] not in ("receive", "recv") or words[2:3] == ["-A"]):
+        raise Refused("%s goes before a receive's stream only" % DIRECT)
     outside = [n for n in check(words[2:]) if not allowed(n, roots)]
     if outside:
         raise Refused("%s: not a dataset this node receives (%s)" % (", ".join(outside), ", ".join(roots) or "none"))
-    return size, [ZFS] + words[1:]
+    return direct, size, [ZFS] + words[1:]
+
+
+def direct_stream(listen, peer):
+    """The one-shot port: -> the connection from PEER that sent the token (the stream follows)."""
+    token = (secrets.token_hex(16) + "\n").encode()
+    family = socket.AF_INET6 if ":" in listen else socket.AF_INET
+    with socket.create_server((listen, 0), family=family, backlog=1) as srv:
+        srv.settimeout(DIRECT_WAIT)
+        sys.stdout.write("%s %s %d %s" % (DIRECT, listen, srv.getsockname()[1], token.decode()))
+        sys.stdout.flush()
+        while True:
+            try:
+                conn, addr = srv.accept()
+            except socket.timeout:
+                raise Refused("no stream came to the one-shot port within %d s" % DIRECT_WAIT)
+            conn.settimeout(10)
+            got = b""
+            try:
+                while len(got) < len(token):
+                    chunk = conn.recv(len(token) - len(got))
+                    if not chunk:
+                        break
+                    got += chunk
+            except OSError:
+                pass
+            if addr[0] == peer and hmac.compare_digest(got, token):
+                conn.settimeout(None)
+                return conn
+            syslog.syslog(syslog.LOG_WARNING, "refused a connection to the one-shot port from %s" % addr[0])
+            conn.close()
 
 
 def main():
@@ -175,14 +221,20 @@ def main():
     syslog.openlog("helix-transport", 0, syslog.LOG_AUTH)  # the audit trail: what each peer ran
     try:
         with open(sys.argv[1]) as f:  # authorized_keys names it: the role's transport_dir
-            roots = json.load(f)["receive"]
-        size, argv = parse(line, roots)
+            config = json.load(f)
+        direct, size, argv = parse(line, config["receive"])
+        if direct and not config.get("listen"):
+            raise Refused("%s needs the tunnel (this node has no tunnel address)" % DIRECT)
+        stdin = direct_stream(config["listen"], peer) if direct else None
     except (Refused, OSError, ValueError, KeyError, IndexError) as e:
         syslog.syslog(syslog.LOG_WARNING, "refused %r from %s: %s" % (line[:200], peer, e))
         sys.stderr.write("helix-transport: refused %r: %s\n" % (line[:200], e))
         sys.exit(REFUSED)
-    syslog.syslog(syslog.LOG_INFO, "ran %s from %s" % (" ".join(argv[1:]), peer))
+    syslog.syslog(syslog.LOG_INFO, "ran %s%s from %s" % (" ".join(argv[1:]), " (direct)" if direct else "", peer))
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "LANG": "C"}
+    if stdin is not None:
+        os.dup2(stdin.fileno(), 0)
+        stdin.close()
     if size is None:
         os.execve(argv[0], argv, env)
     buf = subprocess.Popen([MBUFFER, "-q", "-s", "128k", "-m", size], stdout=subprocess.PIPE, env=env)

@@ -31,13 +31,26 @@ RECV = "zfs receive -s -u -x mountpoint -o canmount=noauto -o exec=off -o helix:
     (ENV + "zfs receive -s -u -o canmount=noauto -o setuid=off -o exec=off 'tr/in/my data'", None, None),
 ])
 def test_what_a_sender_needs_is_admitted(line, size, argv):
-    got_size, got = W.parse(line, ROOTS)
+    direct, got_size, got = W.parse(line, ROOTS)
+    assert not direct
     assert got_size == size
     assert got == (argv or ["/usr/sbin/zfs"] + shlex.split(line)[4:])
 
 
+@pytest.mark.parametrize("line", [
+    "helix-direct " + ENV + RECV + "tr/in/app",
+    "helix-direct mbuffer -q -s 128k -m 64M | " + ENV + RECV + "tr/in/app",
+])
+def test_a_receive_may_take_its_stream_direct(line):
+    direct, _size, argv = W.parse(line, ROOTS)
+    assert direct and argv[:2] == ["/usr/sbin/zfs", "receive"]
+
+
 @pytest.mark.parametrize("line, why", [
     ("sh", "only zfs commands"),
+    ("helix-direct " + ENV + "zfs list -r tr/in", "before a receive's stream only"),
+    ("helix-direct " + ENV + "zfs receive -A tr/in/app", "before a receive's stream only"),
+    ("helix-direct sh", "only zfs commands"),
     ("", "only zfs commands"),
     ("bash -c 'zfs list'", "only zfs commands"),
     (ENV + "zfs destroy -r tr/in/app", "zfs destroy is not allowed"),
@@ -65,3 +78,40 @@ def test_what_a_sender_needs_is_admitted(line, size, argv):
 def test_everything_else_is_refused(line, why):
     with pytest.raises(W.Refused, match=why.replace("|", r"\|")):
         W.parse(line, ROOTS)
+
+
+def test_the_one_shot_port_takes_the_token_holder_only(monkeypatch):
+    """direct_stream on loopback: a connection without the token is dropped, the one with it
+    gets the stream."""
+    import queue
+    import socket
+    import threading
+
+    said = queue.Queue()
+
+    class Out:
+        def write(self, text):
+            said.put(text)
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(W.sys, "stdout", Out())
+    got = {}
+
+    def serve():
+        conn = W.direct_stream("127.0.0.1", "127.0.0.1")
+        got["data"] = conn.makefile("rb").read()
+        conn.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    word, address, port, token = said.get(timeout=10).split()
+    assert word == "helix-direct" and address == "127.0.0.1"
+    with socket.create_connection((address, int(port))) as wrong:
+        wrong.sendall(b"0" * len(token) + b"\n")
+        assert wrong.recv(1) == b""  # dropped
+    with socket.create_connection((address, int(port))) as right:
+        right.sendall(token.encode() + b"\nthe stream")
+    t.join(10)
+    assert got["data"] == b"the stream"
