@@ -19,6 +19,10 @@ BEFORE = "helix:before_cutover"
 MARKS = (ROLE, "helix:migrated_to", "helix:run_id")
 # Roles of a source whose cut-over began: a rerun resumes it.
 CUTOVER_ROLES = (DEMOTED, MIGRATED)
+# Copies are received with these off (playbooks/vars/copies.yml: a setuid or executable file in
+# a stream stays inert on a replica); the promotion puts back what the source declares. Callers
+# read them with the source trees; a volume has neither.
+RESTORED = ("setuid", "exec")
 
 
 def _prop(d, name):
@@ -98,16 +102,38 @@ def migration_changes(pairs, seen, target_host, run, old_role=MIGRATED):
                 del undo["inherit"]
             out["undo"].append(undo)
             t = tgt + name[len(src):]
+            sets, inherit = _restored(d, src == tgt)
             if name == src:
-                out["promote"].append({"name": t, "properties": {"readonly": "off", "canmount": "on", ROLE: PRIMARY}})
+                promote = {"name": t, "properties": dict({"readonly": "off", "canmount": "on", ROLE: PRIMARY}, **sets)}
+                if inherit:
+                    promote["inherit"] = inherit
+                out["promote"].append(promote)
                 out["demote"].append({"name": t, "properties": {"readonly": "on", ROLE: REPLICA}})
             else:
                 # The receive set readonly, canmount and the role on each; children follow the top.
-                out["promote"].append({"name": t, "inherit": ["readonly", ROLE], "properties": {"canmount": "on"}})
+                out["promote"].append({"name": t, "inherit": ["readonly", ROLE] + inherit,
+                                       "properties": dict({"canmount": "on"}, **sets)})
         if old_role == MIGRATED:
             out["marks"].append({"name": src, "properties": {ROLE: MIGRATED, "helix:migrated_to": "%s:%s" % (target_host, tgt),
                                                              "helix:run_id": run}})
     return out
+
+
+def _restored(d, same):
+    """The promotion's {prop: value} and [props to inherit] for RESTORED, from source dataset d
+    (its local value, else inherited). ``same``: the source is the copy being promoted (its old
+    primary is fenced), whose local values are the receive's: they are inherited."""
+    sets, inherit = {}, []
+    for prop in RESTORED:
+        value, _source = _prop(d, prop)
+        if value in (None, "-"):
+            continue
+        local = None if same else _local(d, prop)
+        if local is None:
+            inherit.append(prop)
+        else:
+            sets[prop] = local
+    return sets, inherit
 
 
 def _top(seen, name):

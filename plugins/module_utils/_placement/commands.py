@@ -25,7 +25,7 @@ from ansible_collections.helix.zfs.plugins.module_utils._props import PRIMARY, R
 # What plan.yml reads of each catalog dataset's tree (zfs_info, every type): what the planners
 # below look at.
 READ_PROPERTIES = ["type", "used", "guid", "createtxg", "userrefs", "written", "readonly", "canmount",
-                   "encryption", "receive_resume_token", ROLE_PROP, _cutover.BEFORE]
+                   "encryption", "receive_resume_token", ROLE_PROP, _cutover.BEFORE] + list(_cutover.RESTORED)
 # zfs_replicate's options as placement_step.yml and cutover.yml set them (receive_properties
 # comes from playbooks/vars/copies.yml, through plan.yml).
 REPLICATE = {"flags": ["large_blocks", "embedded", "compressed"], "send_decrypted": False,

@@ -116,3 +116,26 @@ def test_a_failover_leaves_the_old_primary_a_replica_without_the_record():
     assert got["readonly"][0]["properties"]["helix:role"] == "demoted"
     with pytest.raises(AnsibleFilterError, match="old_role"):
         migration_changes([{"source": "fa/app", "target": "fb/app"}], SEEN, "lab2", "r4", old_role="primary")
+
+
+def with_exec(d, setuid, exec_):
+    d["properties"].update({"setuid": {"value": setuid[0], "source": setuid[1]},
+                            "exec": {"value": exec_[0], "source": exec_[1]}})
+    return d
+
+
+def test_the_promotion_puts_back_setuid_and_exec_as_the_source_declares():
+    """Copies are received with setuid=off, exec=off (playbooks/vars/copies.yml)."""
+    seen = [with_exec(ds("fa/app", role=("primary", "local")), ("off", "local"), ("on", "default")),
+            with_exec(ds("fa/app/bin"), ("off", "inherited from fa/app"), ("on", "local")),
+            with_exec(ds("fa/app/vol"), ("-", "-"), ("-", "-"))]
+    got = migration_changes([{"source": "fa/app", "target": "fb/new"}], seen, "lab2", "r1")
+    assert got["promote"] == [
+        {"name": "fb/new", "properties": {"readonly": "off", "canmount": "on", "helix:role": "primary", "setuid": "off"},
+         "inherit": ["exec"]},
+        {"name": "fb/new/bin", "inherit": ["readonly", "helix:role", "setuid"], "properties": {"canmount": "on", "exec": "on"}},
+        {"name": "fb/new/vol", "inherit": ["readonly", "helix:role"], "properties": {"canmount": "on"}}]
+    # A fenced primary: the copy promotes itself; its local values are the receive's.
+    own = [with_exec(ds("fb/new", readonly=("on", "local"), role=("replica", "local")), ("off", "local"), ("off", "local"))]
+    got = migration_changes([{"source": "fb/new", "target": "fb/new"}], own, "lab2", "p", old_role="replica")
+    assert got["promote"][0]["inherit"] == ["setuid", "exec"]
