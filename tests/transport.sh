@@ -14,7 +14,9 @@
 #      ssh config, WireGuard config, applied to the running tunnel), lab3 reaches lab2 through the
 #      transport; again: nothing changes; it leaves: the same files change back, and its key no
 #      longer opens lab2;
-#   5. lab1's keys rotated: lab2 takes the new ones in the same run; the old ssh key is refused.
+#   5. lab1's keys rotated: lab2 takes the new ones in the same run; the old ssh key is refused;
+#   6. promote_replica with helix_transport: its sends go through the forced command, direct in
+#      the tunnel; the promoted copy gets setuid and exec back as the old primary declares.
 # Boots lab3 if it is not up.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -187,6 +189,26 @@ lab lab1 "sed 's|IdentityFile .*|IdentityFile /root/transport-old-key|' /etc/hel
   >"$out/old-key.log" 2>&1 || rc=$?
 [ "$rc" = 255 ] || { cat "$out/old-key.log"; fail "lab1's old key still opens lab2 (rc $rc)"; }
 echo "    rotated: lab1's new key opens lab2, the old one no longer does"
+
+step "6. promote_replica through the transport: lab2's copy becomes the primary, setuid and exec as lab1 declares"
+t0=$(lab lab2 "date +%s")
+cat >"$out/promote-vars.yml" <<'EOF2'
+helix_transport: true
+helix_transport_direct: true
+helix_replica_sets:
+  tr: [{host: lab1, dataset: tr/src}, {host: lab2, dataset: tr/in/src}]
+helix_promote: tr
+helix_promote_to: lab2
+EOF2
+limit=localhost,lab1,lab2 play promote playbooks/promote_replica.yml -e "@$out/promote-vars.yml"
+limit=localhost,lab1,lab2 play promote-again playbooks/promote_replica.yml -e "@$out/promote-vars.yml"
+[ "$(changed promote-again)" = 0 ] || fail "a second promote_replica changed something"
+[ "$(lab lab2 "zfs get -H -o value readonly,helix:role tr/in/src | paste -sd' '")" = "off primary" ] || fail "lab2's copy is not the primary"
+[ "$(lab lab1 "zfs get -H -o value readonly,helix:role tr/src | paste -sd' '")" = "on replica" ] || fail "lab1's tr/src is not a read-only replica"
+[ "$(lab lab2 "zfs get -H -o source setuid,exec tr/in/src | grep -c local")" = 0 ] || fail "setuid/exec are still the receive's on the new primary"
+lab lab2 "journalctl -q -t helix-transport --since @$t0 --no-pager | grep -c ' ran receive .* (direct) from '" >"$out/promote-received"
+[ "$(cat "$out/promote-received")" -ge 1 ] || fail "promote_replica's sends did not go through the transport"
+echo "    promoted over the transport ($(cat "$out/promote-received") direct receives through the forced command); setuid and exec inherited again on lab2"
 
 for h in lab1 lab2; do lab "$h" "zpool destroy -f tr; rm -f /var/tmp/tr.img"; done
 reset lab3

@@ -103,6 +103,11 @@ options:
     type: dict
     default: {canmount: noauto}
     version_added: 0.2.0
+  direct_stream:
+    description: Whether the steps' sends go direct in the transport's tunnel (M(helix.zfs.zfs_replicate)'s O(helix.zfs.zfs_replicate#module:direct_stream)), as the commands show them.
+    type: bool
+    default: false
+    version_added: 0.2.0
 author:
   - helix.zfs developers (!UNKNOWN)
 seealso:
@@ -196,6 +201,7 @@ def main():
             run=dict(type="str", default="plan"),
             addresses=dict(type="dict", default={}),
             receive_properties=dict(type="dict", default={"canmount": "noauto"}),
+            direct_stream=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -211,7 +217,7 @@ def main():
         target = placement.place(catalog, topo, current=current, max_move_bytes=max_move)
         waves = placement.plan(catalog, current, target, max_per_host=p["max_per_host"],
                                max_per_domain=p["max_per_domain"], topo=topo, run=p["run"])
-        placement.fill(waves, p["observed"], p["run"], p["addresses"], p["receive_properties"])
+        placement.fill(waves, p["observed"], p["run"], p["addresses"], p["receive_properties"], p["direct_stream"])
         table = placement.render_table(placement.placement_table(target, topo, catalog))
     except (HelixError, ValueError) as e:
         module.fail_json(msg="placement: %s" % e)

@@ -148,9 +148,10 @@ def snapshot_commands(fleet, host, top, name, properties=None):
     return [{"host": host, "argv": argv} for argv in cmds]
 
 
-def replicate_commands(fleet, src_host, sroot, dst_host, troot, address, receive_properties):
+def replicate_commands(fleet, src_host, sroot, dst_host, troot, address, receive_properties, direct=False):
     """zfs_replicate (recursive, ``target_host: address``) of ``sroot`` on ``src_host`` into
-    ``troot`` on ``dst_host``, as placement_step.yml and the cut-over call it."""
+    ``troot`` on ``dst_host``, as placement_step.yml and the cut-over call it (``direct``: its
+    direct_stream)."""
     opts = dict(REPLICATE, receive_properties=receive_properties)
     src, tgt = fleet.listing(src_host, sroot), fleet.listing(dst_host, troot)
     todo = rplan.pairs(src, sroot, troot, True)
@@ -158,7 +159,7 @@ def replicate_commands(fleet, src_host, sroot, dst_host, troot, address, receive
     out = []
     for sds, tds, steps in plans:
         for step in steps:
-            out.append(rplan.shown_step(step, address))
+            out.append(rplan.shown_step(step, address, direct))
             _received(fleet, src, dst_host, sds, tds, step, receive_properties)
     for sds, tds in todo:
         newest = src["snaps"][sds][-1]
@@ -193,7 +194,7 @@ def _received(fleet, src, dst_host, sds, tds, step, receive_properties):
         fleet._new(dst_host, "%s@%s" % (tds, s["short"]), "snapshot", guid=s["guid"])
 
 
-def step_commands(fleet, step, run, addresses, receive_properties):
+def step_commands(fleet, step, run, addresses, receive_properties, direct=False):
     """The commands of one step, in the order placement_step.yml runs its tasks."""
     kind, host, fs = step["kind"], step["host"], step["fs"]
     addr = addresses.get(host) or host
@@ -205,7 +206,7 @@ def step_commands(fleet, step, run, addresses, receive_properties):
         out += dataset_commands(fleet, host, [{"name": fs, "properties": {ROLE_PROP: PRIMARY}}])
     elif kind == "create_copy":
         out += snapshot_commands(fleet, step["source_host"], step["source_fs"], step["snapshot"])
-        out += replicate_commands(fleet, step["source_host"], step["source_fs"], host, fs, addr, receive_properties)
+        out += replicate_commands(fleet, step["source_host"], step["source_fs"], host, fs, addr, receive_properties, direct)
     elif kind in ("cutover", "promote"):
         frm, source = (step["source_host"], step["source_fs"]) if kind == "cutover" else ("", fs)
         changes = _cutover.migration_changes([{"source": source, "target": fs}], fleet.rows(frm or host, source),
@@ -214,7 +215,7 @@ def step_commands(fleet, step, run, addresses, receive_properties):
             out += dataset_commands(fleet, frm, changes["readonly"])
             out += snapshot_commands(fleet, frm, source, step["snapshot"],
                                      {"helix:run_id": run, "helix:purpose": "placement"})
-            out += replicate_commands(fleet, frm, source, host, fs, addr, receive_properties)
+            out += replicate_commands(fleet, frm, source, host, fs, addr, receive_properties, direct)
             out += dataset_commands(fleet, frm, changes["marks"])
         out += dataset_commands(fleet, host, changes["promote"])
         out.append({"host": host, "argv": ["zfs", "mount", "-R", fs]})
@@ -223,7 +224,7 @@ def step_commands(fleet, step, run, addresses, receive_properties):
     return out
 
 
-def fill(waves, observed, run, addresses=None, receive_properties=None):
+def fill(waves, observed, run, addresses=None, receive_properties=None, direct=False):
     """Each step of ``waves`` gets ``id`` (its number in the order they run) and ``commands``,
     over the state ``observed`` (plan.yml's read: ``[{host, datasets}]``)."""
     fleet = Fleet(observed)
@@ -233,7 +234,7 @@ def fill(waves, observed, run, addresses=None, receive_properties=None):
             n += 1
             step["id"] = n
             step["commands"] = step_commands(fleet, step, run, addresses or {},
-                                             receive_properties or {"canmount": "noauto"})
+                                             receive_properties or {"canmount": "noauto"}, direct)
     return waves
 
 

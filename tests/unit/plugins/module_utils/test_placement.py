@@ -487,9 +487,15 @@ SEEN = [
 ]
 
 
-def planned(waves, seen=None, addresses=None):
-    P.fill(waves, SEEN if seen is None else seen, "r1", addresses or {}, RP)
+def planned(waves, seen=None, addresses=None, direct=False):
+    P.fill(waves, SEEN if seen is None else seen, "r1", addresses or {}, RP, direct)
     return [[P.title(s)] + P.lines(s["commands"]) for w in waves for s in w]
+
+
+def test_sends_direct_in_the_tunnel_show_so():
+    """zfs_replicate's direct_stream (the transport's tunnel), as plan.yml passes it."""
+    waves = P.plan(CAT, {"x": {"a1:tank": "primary", "b1:tank": "replica"}}, {"x": ["a1:tank", "c1:tank"]}, run="r1")
+    assert planned(waves, direct=True)[0][2] == "a1: %s tank/x@s1 | ssh c1 helix-direct %s" % (SEND, RECV)
 
 
 def test_a_replica_move_adds_before_it_drops():
