@@ -104,7 +104,9 @@ options:
     default: {canmount: noauto}
     version_added: 0.2.0
   direct_stream:
-    description: Whether the steps' sends go direct in the transport's tunnel (M(helix.zfs.zfs_replicate)'s O(helix.zfs.zfs_replicate#module:direct_stream)), as the commands show them.
+    description: >-
+      Whether the steps' sends go direct in the transport's tunnel
+      (O(helix.zfs.zfs_replicate#module:direct_stream)), as the commands show them.
     type: bool
     default: false
     version_added: 0.2.0
