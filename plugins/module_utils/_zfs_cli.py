@@ -145,7 +145,7 @@ class ZfsCli:
                 p2 = None
             elif direct:
                 p2 = subprocess.Popen(sink_argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=e2, env=env)
-                sink = _direct_connect(p2)
+                sink, unreached = _direct_connect(p2)
             else:
                 p2 = subprocess.Popen(sink_argv, stdin=subprocess.PIPE, stdout=e2, stderr=e2, env=env)
                 sink = p2.stdin
@@ -159,7 +159,7 @@ class ZfsCli:
                     p1.kill()
                 finally:
                     sink.close()
-            else:  # the one-shot port never answered: the receiver's stderr says why
+            else:  # no one-shot port: the receiver's stderr, or the connection, says why
                 p1.kill()
             if direct:
                 p2.stdout.read()
@@ -172,6 +172,8 @@ class ZfsCli:
             cmd = send + ["|"] + (sink_argv or [">", sink_path])
             # When the receiver fails, the sender dies of SIGPIPE: the receiver's words matter.
             msg = error_message(["zfs", "receive"], rc2, err2) if rc2 else error_message(send_argv, rc1, err1)
+            if direct and unreached:
+                msg = "the direct stream did not start: %s. %s" % (unreached, msg)
             raise ZfsCommandError(msg, cmd=cmd, rc=rc2 or rc1, stdout="", stderr=(err1 + err2).strip())
         return {"bytes": total, "seconds": round(time.monotonic() - t0, 3),
                 "sha256": h.hexdigest() if h else None}
@@ -242,16 +244,21 @@ def ssh_host_ok(host):
 
 def _direct_connect(proc):
     """Read the forced command's ``helix-direct ADDRESS PORT TOKEN`` line from ``proc`` (the ssh),
-    connect there and send the token: -> the socket the stream goes to, or None."""
+    connect there and send the token: -> (the socket the stream goes to, None), or (None, why)
+    with ``proc`` killed."""
     ready, _w, _x = select.select([proc.stdout], [], [], DIRECT_WAIT)
     words = proc.stdout.readline().decode("ascii", "replace").split() if ready else []
     if len(words) != 4 or words[0] != DIRECT or not words[2].isdigit():
         proc.kill()
-        return None
-    sock = socket.create_connection((words[1], int(words[2])), timeout=DIRECT_WAIT)
-    sock.settimeout(None)
-    sock.sendall((words[3] + "\n").encode())
-    return sock
+        return None, "the receiver did not open a one-shot port (is it the transport's forced command?)"
+    try:
+        sock = socket.create_connection((words[1], int(words[2])), timeout=DIRECT_WAIT)
+        sock.settimeout(None)
+        sock.sendall((words[3] + "\n").encode())
+    except OSError as e:
+        proc.kill()
+        return None, "no connection to %s port %s: %s" % (words[1], words[2], e)
+    return sock, None
 
 
 def _read_back(f):

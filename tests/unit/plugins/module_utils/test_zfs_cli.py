@@ -67,3 +67,30 @@ def test_tabular_reads_rows_through_the_reader_layer():
         def run_command(self, cmd, **kw):
             return 0, "tank\tsize\t100\n\n", ""
     assert ZfsCli(Rows({})).tabular(["zpool", "get", "-Hp", "size", "tank"]) == [["tank", "size", "100"]]
+
+
+def test_a_direct_stream_connects_to_the_port_the_receiver_names_with_its_token():
+    """_direct_connect against real processes and a loopback listener (the forced command's side
+    is tested in tests/unit/roles/test_transport_receive.py)."""
+    import socket
+    import subprocess
+
+    from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import _direct_connect
+
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        port = srv.getsockname()[1]
+        proc = subprocess.Popen(["sh", "-c", "echo helix-direct 127.0.0.1 %d t0ken; sleep 2" % port], stdout=subprocess.PIPE)
+        sock, why = _direct_connect(proc)
+        conn, _addr = srv.accept()
+        assert why is None and conn.recv(6) == b"t0ken\n"
+        sock.close()
+        conn.close()
+        proc.kill()
+        proc.wait()
+    # Not the forced command (plain root ssh), or a port nobody listens on: killed, and why.
+    for line, why in [("zfs: command not found", "did not open a one-shot port"),
+                      ("helix-direct 127.0.0.1 1 t0ken", "no connection to 127.0.0.1 port 1")]:
+        proc = subprocess.Popen(["sh", "-c", "echo %s; sleep 30" % line], stdout=subprocess.PIPE)
+        sock, got = _direct_connect(proc)
+        assert sock is None and why in got
+        assert proc.wait(timeout=5) != 0
