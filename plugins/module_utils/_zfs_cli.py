@@ -138,6 +138,7 @@ class ZfsCli:
         env = dict(os.environ, **_C_LOCALE)
         t0 = time.monotonic()
         h = hashlib.sha256() if digest else None
+        unreached = None  # why a direct stream did not start
         with tempfile.TemporaryFile() as e1, tempfile.TemporaryFile() as e2:
             p1 = subprocess.Popen(send, stdout=subprocess.PIPE, stderr=e1, env=env)
             if sink_path is not None:
