@@ -7,16 +7,20 @@
 #      nothing to do: run by the forced command as the replication user (its audit log says so),
 #      through wg0 (lab2's WireGuard counter for lab1 grows by at least the stream's bytes),
 #      received with setuid=off and exec=off: a setuid file in the stream does not run as such;
+#      a volume goes the same way (its stream says it is a volume's, so it needs none of the three);
 #   3. with the replication key, refused with nothing changed: a shell, zfs destroy, rollback,
-#      mount, set, a receive outside the allowlist, -o mountpoint=/, a flag outside the allowlist;
+#      mount, set, a receive outside the allowlist, -o mountpoint=/, a flag outside the allowlist,
+#      a filesystem's stream received as if it were a volume's (without setuid=off);
 #      and a host key other than the pinned one is not accepted;
 #   4. lab3 joins: on lab1 and lab2 only the peers' files change (authorized_keys, known_hosts,
 #      ssh config, WireGuard config, applied to the running tunnel), lab3 reaches lab2 through the
 #      transport; again: nothing changes; it leaves: the same files change back, and its key no
 #      longer opens lab2;
 #   5. lab1's keys rotated: lab2 takes the new ones in the same run; the old ssh key is refused;
-#   6. promote_replica with helix_transport: its sends go through the forced command, direct in
-#      the tunnel; the promoted copy gets setuid and exec back as the old primary declares.
+#   6. the allowlist from the inventory's declarations (helix_replica_sets): lab1 may now receive
+#      its member of the set; promote_replica with helix_transport: its sends go through the forced
+#      command, direct in the tunnel; the promoted copy gets setuid and exec back as the old
+#      primary declares.
 # Boots lab3 if it is not up.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,7 +53,8 @@ for h in lab1 lab2; do
     zpool create -f -O mountpoint=/tr tr /var/tmp/tr.img"
 done
 lab lab1 "zfs create tr/src && head -c 4M /dev/urandom > /tr/src/data && cp /usr/bin/id /tr/src/id-suid &&
-  chmod 4755 /tr/src/id-suid && zfs snapshot tr/src@s1"
+  chmod 4755 /tr/src/id-suid && zfs snapshot tr/src@s1 &&
+  zfs create -V 8M tr/vol && udevadm settle && head -c 2M /dev/urandom > /dev/zvol/tr/vol && zfs snapshot tr/vol@s1"
 lab lab2 "zfs create tr/in"
 
 # The README's inventory block is this test's inventory (less lab3, which joins in step 4).
@@ -110,6 +115,11 @@ lab lab2 "mkdir -p /mnt/tr && mount -t zfs -o zfsutil,ro tr/in/src /mnt/tr &&
   ! runuser -u nobody -- /mnt/tr/id-suid -u 2>/dev/null; rc=\$?; umount /mnt/tr; exit \$rc" \
   || fail "the received setuid program can still run (as setuid)"
 echo "    $(lab lab2 "journalctl -q -t helix-transport --since @$t0 --no-pager | grep -c ' ran '") commands ran through the forced command ($(cat "$out/received") receives); the setuid file is inert"
+play volume tests/transport/volume.yml
+[ "$(lab lab2 "zfs list -H -o guid tr/in/vol@s1")" = "$(lab lab1 "zfs list -H -o guid tr/vol@s1")" ] || fail "lab2 does not hold lab1's tr/vol@s1"
+lab lab2 "journalctl -q -t helix-transport --since @$t0 --no-pager | grep -c ' ran receive .* tr/in/vol \[volume stream\] (direct) from '" \
+  | grep -qx 1 || fail "the volume did not go through the forced command as a volume's stream"
+echo "    a volume through the transport: its stream said so, received without the filesystem's properties"
 
 step "3. refused with the replication key, and nothing changed"
 before=$(lab lab2 "zfs list -H -p -t all -o name,guid -r tr; zfs get -H -o name,value -r mountpoint,readonly tr")
@@ -133,6 +143,7 @@ zfs set|zfs set readonly=off tr/in/src
 a receive outside the allowlist|$RECV tr/other
 a receive with -o mountpoint=/|$RECV -o mountpoint=/ tr/in/evil
 a flag outside the allowlist (-F)|$RECV -F tr/in/src
+a filesystem's stream without setuid=off, exec=off, canmount=noauto|env LC_ALL=C LANG=C zfs receive -s -u tr/in/evil
 EOF2
 after=$(lab lab2 "zfs list -H -p -t all -o name,guid -r tr; zfs get -H -o name,value -r mountpoint,readonly tr")
 [ "$before" = "$after" ] || fail "a refused command changed lab2's datasets"
@@ -200,6 +211,13 @@ helix_replica_sets:
 helix_promote: tr
 helix_promote_to: lab2
 EOF2
+# The role reads the same declaration: lab1 may receive into its member of the set (the old
+# primary becomes a replica), through zfs allow on the dataset's parent.
+play declared tests/transport/transport.yml -e "@$out/promote-vars.yml"
+lab lab1 "python3 -c 'import json; print(\" \".join(json.load(open(\"/etc/helix-transport/receive.json\"))[\"receive\"]))'" >"$out/lab1-receive"
+grep -qw tr/src "$out/lab1-receive" || fail "lab1's allowlist lacks tr/src, its member of the replica set ($(cat "$out/lab1-receive"))"
+lab lab1 "zfs allow tr" | grep -q "user helix-repl .*receive" || fail "lab1's replication user may not receive under tr"
+echo "    declared: lab1 receives into $(cat "$out/lab1-receive") (helix_replica_sets), zfs allow on tr"
 limit=localhost,lab1,lab2 play promote playbooks/promote_replica.yml -e "@$out/promote-vars.yml"
 limit=localhost,lab1,lab2 play promote-again playbooks/promote_replica.yml -e "@$out/promote-vars.yml"
 [ "$(changed promote-again)" = 0 ] || fail "a second promote_replica changed something"

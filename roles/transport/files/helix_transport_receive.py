@@ -5,6 +5,8 @@
 helix.zfs.transport role. A peer's zfs_replicate may run, on this node, what a receive needs:
 
   zfs receive -s -u [-x PROP]... -o canmount=noauto -o setuid=off -o exec=off [-o PROP=V]... DATASET
+                                         (a volume's stream without the three: they are a
+                                         filesystem's, and zfs refuses them on a volume)
   zfs receive -A DATASET                 abort an interrupted receive
   zfs list, zfs get, zfs holds           read only
   zfs hold / zfs release TAG SNAPSHOT... the hold that keeps a target's last common snapshot
@@ -17,10 +19,13 @@ only (one encryption layer, not two): this command opens a one-shot TCP port on 
 tunnel address (``listen`` in the allowlist file), prints ``helix-direct ADDRESS PORT TOKEN``
 on the ssh channel, and feeds ``zfs receive`` from the first connection that comes from the
 ssh peer's own address and starts with that one-time token; the receive's exit status goes back
-over ssh. Everything else - a shell, destroy, rollback,
-mount, set, a flag or a property outside these lists - is refused before anything runs, with a
-message on stderr and exit status 126. What is admitted runs without a shell (execv)."""
+over ssh. The receive's stream passes through this command: its first record says whether it
+is a volume's, and only a volume's may go without the three properties (the sender's word is not
+taken for it). Everything else - a shell, destroy, rollback, mount, set, a flag or a property
+outside these lists - is refused before anything runs, with a message on stderr and exit status
+126. What is admitted runs without a shell."""
 
+import errno
 import hmac
 import json
 import os
@@ -28,6 +33,7 @@ import re
 import secrets
 import shlex
 import socket
+import struct
 import subprocess
 import sys
 import syslog
@@ -42,11 +48,16 @@ _NAME = re.compile(r"^[A-Za-z0-9_.: -]+(/[A-Za-z0-9_.: -]+)*([@#][A-Za-z0-9_.:-]
 _PROP = re.compile(r"^[a-z][a-z0-9_]*$|^[a-z0-9_.+-]+:[a-z0-9_.:+-]+$")  # native, or user (module:name)
 _WORDS = re.compile(r"^[a-z0-9_:.,-]+$")  # -t, -o, -s lists of types, columns, properties
 _SIZE = re.compile(r"^[0-9]+[kKmMgG%]?$")
-# -o values a receive may set; these three must be set, so a replica never mounts by itself
-# and a setuid or executable file in a stream stays inert (canmount, setuid and exec are
-# filesystem properties: a volume goes as root for now - README, "Replication transport").
+# -o values a receive may set; these three must be set on a filesystem's stream, so a replica
+# never mounts by itself and a setuid or executable file in it stays inert. A volume has none of
+# them (zfs refuses them there); a recursive (-R) stream takes them, its volumes skip them.
 _SETS = {"canmount": ("noauto", "off"), "readonly": ("on",), "setuid": ("off",), "exec": ("off",)}
 _REQUIRED = {"canmount", "setuid", "exec"}
+# A send stream's first record (DRR_BEGIN): record type, payload length, then drr_begin's magic,
+# version info (its low 2 bits: 1 one dataset, 2 recursive) and the dataset type (2 filesystem,
+# 3 volume), in the sender's byte order.
+_HEADER = 40
+_MAGIC = 0x2F5BACBAC
 
 
 class Refused(Exception):
@@ -133,10 +144,6 @@ def check_receive(args):
             given[prop] = value
     if ("-u", None) not in flags:
         raise Refused("a receive here is unmounted (-u)")
-    missing = sorted(_REQUIRED - set(given))
-    if missing:
-        raise Refused("a receive here sets %s (missing: %s)" % (
-            ", ".join("%s=%s" % (p, _SETS[p][0]) for p in sorted(_REQUIRED)), ", ".join(missing)))
     if len(rest) != 1:
         raise Refused("zfs receive takes one target dataset")
     return _names(rest)
@@ -144,6 +151,37 @@ def check_receive(args):
 
 CHECKS = {"list": check_list, "get": check_get, "holds": check_holds, "hold": check_hold,
           "release": check_hold, "receive": check_receive, "recv": check_receive}
+
+
+def stream_kind(header):
+    """A send stream's first _HEADER bytes -> "filesystem", "volume" or "recursive"."""
+    if len(header) < _HEADER:
+        raise Refused("the stream ended before its first record")
+    for order in "<>":
+        rtype, _len, magic, version = struct.unpack(order + "IIQQ", header[:24])
+        if magic == _MAGIC:
+            break
+    else:
+        raise Refused("the stream is not a zfs send stream")
+    if rtype != 0 or version & 3 not in (1, 2):
+        raise Refused("the stream does not begin as a zfs send stream does")
+    if version & 3 == 2:
+        return "recursive"
+    kind = {2: "filesystem", 3: "volume"}.get(struct.unpack(order + "I", header[32:36])[0])
+    if kind is None:
+        raise Refused("the stream is of a dataset type this node does not receive")
+    return kind
+
+
+def check_stream(kind, argv):
+    """A filesystem's (or a recursive) stream is received with the three properties set."""
+    if kind == "volume":
+        return
+    given = {argv[i + 1].partition("=")[0] for i, a in enumerate(argv) if a == "-o"}
+    missing = sorted(_REQUIRED - given)
+    if missing:
+        need = ", ".join("%s=%s" % (p, _SETS[p][0]) for p in sorted(_REQUIRED))
+        raise Refused("a %s stream is received here with %s (missing: %s)" % (kind, need, ", ".join(missing)))
 
 
 def allowed(name, roots):
@@ -215,32 +253,80 @@ def direct_stream(listen, peer):
             conn.close()
 
 
+def read_header(fd):
+    """The stream's first _HEADER bytes (fewer if it ends before)."""
+    header = b""
+    while len(header) < _HEADER:
+        chunk = os.read(fd, _HEADER - len(header))
+        if not chunk:
+            break
+        header += chunk
+    return header
+
+
+def pump(src, header, dst):
+    """HEADER, then the rest of fd SRC, into the pipe DST (spliced in the kernel, no copy here),
+    until SRC ends or the reader is gone (its exit status says why)."""
+    splice = True
+    try:
+        os.write(dst, header)
+        while True:
+            if splice:
+                try:
+                    n = os.splice(src, dst, 1 << 20)
+                except OSError as e:
+                    if e.errno != errno.EINVAL:  # EINVAL: neither a pipe nor a socket, so copy it
+                        raise
+                    splice = False
+                    continue
+            else:
+                data = os.read(src, 1 << 20)
+                n = os.write(dst, data) if data else 0
+            if not n:
+                break
+    except BrokenPipeError:
+        pass
+    finally:
+        os.close(dst)
+
+
 def main():
     line = os.environ.get("SSH_ORIGINAL_COMMAND", "")
     peer = (os.environ.get("SSH_CLIENT") or "?").split(" ")[0]
     syslog.openlog("helix-transport", 0, syslog.LOG_AUTH)  # the audit trail: what each peer ran
+    conn = kind = None
+    header = b""
     try:
         with open(sys.argv[1]) as f:  # authorized_keys names it: the role's transport_dir
             config = json.load(f)
         direct, size, argv = parse(line, config["receive"])
+        receive = argv[1] in ("receive", "recv") and argv[2:3] != ["-A"]
         if direct and not config.get("listen"):
             raise Refused("%s needs the tunnel (this node has no tunnel address)" % DIRECT)
-        stdin = direct_stream(config["listen"], peer) if direct else None
+        conn = direct_stream(config["listen"], peer) if direct else None
+        src = conn.fileno() if conn else 0
+        if receive:
+            header = read_header(src)
+            kind = stream_kind(header)
+            check_stream(kind, argv)
     except (Refused, OSError, ValueError, KeyError, IndexError) as e:
         syslog.syslog(syslog.LOG_WARNING, "refused %r from %s: %s" % (line[:200], peer, e))
         sys.stderr.write("helix-transport: refused %r: %s\n" % (line[:200], e))
         sys.exit(REFUSED)
-    syslog.syslog(syslog.LOG_INFO, "ran %s%s from %s" % (" ".join(argv[1:]), " (direct)" if direct else "", peer))
+    syslog.syslog(syslog.LOG_INFO, "ran %s%s%s from %s" % (
+        " ".join(argv[1:]), " [%s stream]" % kind if receive else "", " (direct)" if direct else "", peer))
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "LANG": "C"}
-    if stdin is not None:
-        os.dup2(stdin.fileno(), 0)
-        stdin.close()
-    if size is None:
+    if not receive:
         os.execve(argv[0], argv, env)
-    buf = subprocess.Popen([MBUFFER, "-q", "-s", "128k", "-m", size], stdout=subprocess.PIPE, env=env)
-    rc = subprocess.call(argv, stdin=buf.stdout, env=env)
-    buf.stdout.close()
-    sys.exit(rc or buf.wait())
+    r, w = os.pipe()
+    buf = subprocess.Popen([MBUFFER, "-q", "-s", "128k", "-m", size], stdin=r, stdout=subprocess.PIPE, env=env) if size else None
+    zfs = subprocess.Popen(argv, stdin=buf.stdout if buf else r, env=env)
+    os.close(r)
+    if buf:
+        buf.stdout.close()
+    pump(src, header, w)
+    rc = zfs.wait()
+    sys.exit(rc or (buf.wait() if buf else 0))
 
 
 if __name__ == "__main__":
