@@ -3,6 +3,11 @@
     lab/helix-lab build            build the image unless the cache has this recipe's
     lab/helix-lab up [-n N]        boot lab1..labN (idempotent), write inventories/lab/hosts.yml
     lab/helix-lab down [--keep-disks]
+    lab/helix-lab stop labN        shut labN down cleanly (its disks stay)
+    lab/helix-lab cut labN         power cut: kill labN's QEMU and its write-back disks' nbdkit at
+                                   once, so what the guest wrote and did not flush there is lost
+    lab/helix-lab crash labN       QEMU process crash: kill QEMU alone (every write it made stays)
+    lab/helix-lab start labN       boot labN again with its disks (after stop, cut or crash)
     lab/helix-lab status
     lab/helix-lab ssh labN [command...]
     lab/helix-lab instances lab1 [lab2...]   how to reach these hosts over ssh (JSON)
@@ -11,6 +16,12 @@ Everything lives in $HELIX_CACHE (default ~/.cache/helix-zfs), never in the repo
 images/<recipe-hash>/ holds the image, run/labN/ a host's overlay, disks, pid and console log.
 Each host gets SSH on 127.0.0.1:(HELIX_LAB_PORT_BASE + N) and HELIX_LAB_DISKS sparse data
 disks, seen in the guest as /dev/disk/by-id/virtio-helix-dK (and /dev/vdb, /dev/vdc, ...).
+
+Each host also gets HELIX_LAB_CUT_DISKS (2) power-cut disks, /dev/disk/by-id/virtio-helix-cK:
+each is served to QEMU by its own nbdkit with a write-back cache filter on a unix socket, so a
+write reaches the disk file only when the guest flushes, and `cut` loses the rest, as a power cut
+loses a disk's volatile cache. The root disk and the other data disks keep every write QEMU made
+(their files sit in the controller's page cache), so `cut` only tests what the cut disks hold.
 
 The hosts also share a private Ethernet (eth1, 10.77.0.N/24 in the guest) that carries UDP, for
 WireGuard: each guest's second NIC is a QEMU dgram netdev on a unix socket, and a hub process
@@ -35,6 +46,9 @@ CACHE = os.environ.get("HELIX_CACHE", os.path.expanduser("~/.cache/helix-zfs"))
 PORT_BASE = int(os.environ.get("HELIX_LAB_PORT_BASE", "2220"))
 DISKS = int(os.environ.get("HELIX_LAB_DISKS", "20"))
 DISK_SIZE = os.environ.get("HELIX_LAB_DISK_SIZE", "1G")
+CUT_DISKS = int(os.environ.get("HELIX_LAB_CUT_DISKS", "2"))
+if 0x7 + DISKS + CUT_DISKS > 0x1e:  # PCI slots 0x8.. on the root bus; 0x1f is q35's own
+    sys.exit("HELIX_LAB_DISKS + HELIX_LAB_CUT_DISKS is at most %d" % (0x1e - 0x7))
 MEMORY = os.environ.get("HELIX_LAB_MEMORY", "2048")
 # One vCPU per guest: with two or more guests busy on a 2-core machine (the guest, site, fleet
 # and placement stages), two vCPUs each ran the same in-guest tests ~30% slower (MTTCG's
@@ -101,6 +115,47 @@ def pid_of(idx):
         return pid
     except (OSError, ValueError):
         return None
+
+
+def nbd_path(idx, k):
+    return os.path.join(run_dir(idx), "cut%d.sock" % k)
+
+
+def nbd_pids(idx):
+    """The live nbdkit pids of labN's power-cut disks."""
+    out = []
+    for k in range(1, CUT_DISKS + 1):
+        try:
+            with open(os.path.join(run_dir(idx), "cut%d.pid" % k)) as f:
+                pid = int(f.read().strip())
+            os.kill(pid, 0)
+            out.append(pid)
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def nbd_start(idx):
+    """One nbdkit per power-cut disk (unless it still runs: after a crash its cache holds what
+    QEMU wrote), its cache file in the run dir, serving a unix socket only."""
+    rd = run_dir(idx)
+    for k in range(1, CUT_DISKS + 1):
+        pidfile = os.path.join(rd, "cut%d.pid" % k)
+        try:
+            with open(pidfile) as f:
+                os.kill(int(f.read().strip()), 0)
+            continue
+        except (OSError, ValueError):
+            pass
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(nbd_path(idx, k))
+        subprocess.run(["nbdkit", "--unix", nbd_path(idx, k), "--pidfile", pidfile, "--filter=cache",
+                        "file", os.path.join(rd, "cut%d.img" % k), "cache=writeback"],
+                       check=True, env=dict(os.environ, TMPDIR=rd))
+        for _tick in range(50):
+            if os.path.exists(nbd_path(idx, k)):
+                break
+            time.sleep(0.1)
 
 
 def port_of(idx):
@@ -192,9 +247,20 @@ def ssh_base(idx, key):
             "-o", "ControlPath=%s/cm-%%p" % os.path.join(CACHE, "run"), "root@127.0.0.1"]
 
 
-def start(idx, img):
+def start(idx, img, keep=False):
+    """Boot labN: a fresh run dir (overlay and disks), or with KEEP the one it has (after stop,
+    cut or crash). -> whether it started."""
     rd = run_dir(idx)
-    config = "%s disks=%d size=%s memory=%s smp=%s" % (img, DISKS, DISK_SIZE, MEMORY, SMP)
+    config = "%s disks=%d size=%s cut=%d memory=%s smp=%s" % (img, DISKS, DISK_SIZE, CUT_DISKS, MEMORY, SMP)
+    if keep and not pid_of(idx):
+        try:
+            with open(os.path.join(rd, "config")) as f:
+                kept = f.read().strip()
+        except OSError:
+            sys.exit("lab%d has no disks to start with (lab/helix-lab up makes them)" % idx)
+        if kept != config:
+            sys.exit("lab%d's disks were made for another image or configuration: %s" % (idx, kept))
+        return launch(idx, img)
     if pid_of(idx):
         try:
             with open(os.path.join(rd, "config")) as f:
@@ -205,16 +271,26 @@ def start(idx, img):
         log("lab%d runs an older image or configuration: restarting it" % idx)
         stop(idx)
     # Crash leftovers: a pid file whose process is gone, or a half-written run dir.
+    _kill(nbd_pids(idx), signal.SIGTERM)
     shutil.rmtree(rd, ignore_errors=True)
+    os.makedirs(rd)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
+                    os.path.join(img, "root.qcow2"), os.path.join(rd, "root.qcow2")], check=True)
+    disks = ["disk%d.img" % k for k in range(1, DISKS + 1)] + ["cut%d.img" % k for k in range(1, CUT_DISKS + 1)]
+    subprocess.run(["truncate", "-s", DISK_SIZE] + [os.path.join(rd, d) for d in disks], check=True)
+    with open(os.path.join(rd, "config"), "w") as f:
+        f.write(config)
+    return launch(idx, img)
+
+
+def launch(idx, img):
+    """Start labN's QEMU (and its power-cut disks' nbdkit) on the disks in its run dir."""
+    rd = run_dir(idx)
     if port_busy(port_of(idx)):
         sys.exit("port 127.0.0.1:%d (lab%d SSH) is taken by another process; "
                  "set HELIX_LAB_PORT_BASE or free it" % (port_of(idx), idx))
-    os.makedirs(rd)
+    nbd_start(idx)
     overlay = os.path.join(rd, "root.qcow2")
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
-                    os.path.join(img, "root.qcow2"), overlay], check=True)
-    with open(os.path.join(rd, "config"), "w") as f:
-        f.write(config)
     # guestfwd: inside every guest, 10.0.2.10J:22 reaches lab J's SSH through the controller,
     # so lab hosts talk to each other over loopback only (the guests can't connect out).
     fwd = ",".join("guestfwd=tcp:10.0.2.%d:22-cmd:nc 127.0.0.1 %d" % (100 + j, port_of(j))
@@ -225,7 +301,9 @@ def start(idx, img):
            "-initrd", os.path.join(img, "initrd.img"),
            "-append", "root=LABEL=helixroot rw console=ttyS0,115200 net.ifnames=0 quiet "
                       "systemd.show_status=false mitigations=off helix.index=%d" % idx,
-           "-drive", "if=none,id=root,file=%s,format=qcow2,cache=unsafe,discard=unmap" % overlay,
+           # writeback, not unsafe: the guest's flushes reach the overlay's qcow2 metadata, so a
+           # host that is cut boots again.
+           "-drive", "if=none,id=root,file=%s,format=qcow2,cache=writeback,discard=unmap" % overlay,
            "-device", "virtio-blk-pci,drive=root,bus=pcie.0,addr=0x3",
            "-netdev", "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:%d-:22,%s" % (port_of(idx), fwd),
            "-device", "virtio-net-pci,netdev=n0,bus=pcie.0,addr=0x2",
@@ -239,10 +317,15 @@ def start(idx, img):
     # guest also sees them as /dev/disk/by-id/virtio-helix-dK.
     for k in range(1, DISKS + 1):
         disk = os.path.join(rd, "disk%d.img" % k)
-        subprocess.run(["truncate", "-s", DISK_SIZE, disk], check=True)
         cmd += ["-drive", "if=none,id=d%d,file=%s,format=raw,cache=unsafe,discard=unmap" % (k, disk),
                 "-device", "virtio-blk-pci,drive=d%d,serial=helix-d%d,bus=pcie.0,addr=0x%x"
                 % (k, k, 0x7 + k)]
+    # The power-cut disks: NBD on unix sockets, cache=writeback so the guest's flushes go through.
+    for k in range(1, CUT_DISKS + 1):
+        cmd += ["-drive", "if=none,id=c%d,file=nbd+unix:///?socket=%s,format=raw,cache=writeback"
+                % (k, nbd_path(idx, k)),
+                "-device", "virtio-blk-pci,drive=c%d,serial=helix-c%d,bus=pcie.0,addr=0x%x"
+                % (k, k, 0x8 + DISKS + k - 1)]
     subprocess.run(cmd, check=True)
     log("lab%d started (ssh 127.0.0.1:%d)" % (idx, port_of(idx)))
     return True
@@ -303,19 +386,56 @@ def up(n):
     write_inventory(n, key)
 
 
+def _kill(pids, sig):
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def _wait_gone(idx, seconds):
+    for _tick in range(int(seconds * 10)):
+        if not pid_of(idx):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def stop(idx, keep_disks=False):
+    """QEMU's SIGTERM (it closes its disks, flushing them), then the power-cut disks' nbdkit."""
     pid = pid_of(idx)
     if pid:
         os.kill(pid, signal.SIGTERM)
-        for _tick in range(100):
-            if not pid_of(idx):
-                break
-            time.sleep(0.1)
-        else:
+        if not _wait_gone(idx, 10):
             os.kill(pid, signal.SIGKILL)
         log("lab%d stopped" % idx)
+    _kill(nbd_pids(idx), signal.SIGTERM)
     if not keep_disks:
         shutil.rmtree(run_dir(idx), ignore_errors=True)
+
+
+def shutdown(idx, key):
+    """A clean shutdown: the guest powers off (its pools exported by systemd's shutdown, its
+    disks flushed), then QEMU exits; the disks stay."""
+    if not pid_of(idx):
+        sys.exit("lab%d is not running" % idx)
+    subprocess.run(ssh_base(idx, key) + ["systemctl poweroff"], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=False)
+    if not _wait_gone(idx, 120):
+        sys.exit("lab%d did not power off within 120 s" % idx)
+    _kill(nbd_pids(idx), signal.SIGTERM)
+    log("lab%d shut down (disks kept: lab/helix-lab start lab%d)" % (idx, idx))
+
+
+def cut(idx, disks_too):
+    """SIGKILL, nbdkit first (with DISKS_TOO): nothing gets to flush."""
+    pid = pid_of(idx)
+    if not pid:
+        sys.exit("lab%d is not running" % idx)
+    if disks_too:
+        _kill(nbd_pids(idx), signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
+    _wait_gone(idx, 10)
+    log("lab%d %s (disks kept: lab/helix-lab start lab%d)" % (idx, "power cut" if disks_too else "crashed", idx))
 
 
 def running():
@@ -332,6 +452,8 @@ def main():
     u.add_argument("-n", type=int, default=int(os.environ.get("HELIX_LAB_HOSTS", "2")))
     d = sub.add_parser("down")
     d.add_argument("--keep-disks", action="store_true")
+    for verb in ("stop", "cut", "crash", "start"):
+        sub.add_parser(verb).add_argument("host")
     sub.add_parser("status")
     sub.add_parser("hub", help=argparse.SUPPRESS)
     m = sub.add_parser("instances", help="how to reach the named hosts over ssh (JSON)")
@@ -348,6 +470,20 @@ def main():
         for i in running():
             stop(i, a.keep_disks)
         hub_stop()
+    elif a.verb in ("stop", "cut", "crash"):
+        idx = int(a.host.lstrip("lab"))
+        if a.verb == "stop":
+            shutdown(idx, os.path.join(image_dir(), "id_ed25519"))
+        else:
+            cut(idx, a.verb == "cut")
+    elif a.verb == "start":
+        idx = int(a.host.lstrip("lab"))
+        img = build()
+        hub_start()
+        t0 = time.time()
+        start(idx, img, keep=True)
+        wait_ready(idx, os.path.join(img, "id_ed25519"), time.time() + BOOT_TIMEOUT)
+        log("lab%d ready in %.0f s" % (idx, time.time() - t0))
     elif a.verb == "hub":
         hub_serve()
     elif a.verb == "status":

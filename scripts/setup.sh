@@ -7,9 +7,10 @@ set -euo pipefail
 # shellcheck source=scripts/env.sh
 . "$(dirname "$0")/env.sh"
 
-# prometheus: for its promtool (tests/promtool).
+# prometheus: for its promtool (tests/promtool). nbdkit: the lab's power-cut disks (a write-back
+# cache in front of a data disk that loses what the guest has not flushed when it is cut).
 apt_pkgs=(qemu-system-x86 qemu-utils debootstrap e2fsprogs netcat-openbsd openssh-client
-          rsync zstd git ca-certificates shellcheck prometheus)
+          rsync zstd git ca-certificates shellcheck prometheus nbdkit)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

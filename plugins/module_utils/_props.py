@@ -25,7 +25,9 @@ NONE_IS_ZERO = frozenset(("quota", "refquota", "reservation", "refreservation",
 # they stand for. On Linux xattr=sa is what xattr=on means (it reads back as "on"); "on" for an
 # algorithm means the default one.
 ALIASES = {"xattr": {"sa": "on"}, "compression": {"on": "lz4"}, "encryption": {"on": "aes-256-gcm"},
-           "checksum": {"on": "fletcher4"}, "dedup": {"on": "sha256"}}
+           "checksum": {"on": "fletcher4"}, "dedup": {"on": "sha256"},
+           # The default cache file: set as "", shown as "-".
+           "cachefile": {"-": "", "/etc/zfs/zpool.cache": ""}}
 # The role a dataset plays in replication and migration, as the user property ROLE_PROP says:
 # PRIMARY (writable, authoritative); REPLICA (read-only, received from the primary); DEMOTED (a
 # primary made read-only by a cut-over that has not finished its final sync: it still holds the
