@@ -55,10 +55,10 @@ def zfs_words(props):
 
 def normalize_value(prop, value):
     """A property value in canonical string form, for comparison only."""
-    if value is None:
-        return None
-    text = zfs_word(value).strip()
     base = prop.split("@", 1)[0]
+    if value is None:  # a "-" read with -Hp (parse_value): an alias may name what it means
+        return ALIASES.get(base, {}).get("-")
+    text = zfs_word(value).strip()
     text = ALIASES.get(base, {}).get(text, text)
     if base in SIZE_PROPS:
         if text.lower() in ("none", "-") and base in NONE_IS_ZERO:

@@ -7,7 +7,7 @@ import sys
 acked = [int(x) for x in open(sys.argv[1]).read().split()]
 good, torn = set(), 0
 for line in sys.stdin.buffer.read().split(b"\n"):
-    num, _, body = line.partition(b" ")
+    num, _sep, body = line.partition(b" ")
     if num.isdigit() and body == hashlib.sha256(num).hexdigest().encode() * 32:
         good.add(int(num))
     elif line:

@@ -43,7 +43,7 @@ def test_parse_size_of_a_huge_number_is_exact_not_a_crash():
     ("encryption", "on", "aes-256-gcm"), ("checksum", "on", "fletcher4"), ("dedup", "on", "sha256"),
     ("xattr", "sa", "on"),
     # zpool shows the default cache file as "-"; it is set as "" (helix.zfs.boot).
-    ("cachefile", "-", ""), ("cachefile", "/etc/zfs/zpool.cache", ""),
+    ("cachefile", "-", ""), ("cachefile", None, ""), ("cachefile", "/etc/zfs/zpool.cache", ""),
 ])
 def test_normalize_value_equal(prop, a, b):
     assert normalize_value(prop, a) == normalize_value(prop, b)
