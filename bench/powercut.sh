@@ -14,11 +14,13 @@ cd "$repo"
 . scripts/env.sh
 helix_link_collection
 cuts=${1:-20}
+# Its own output dir: scripts/test.sh empties tests/output when it starts.
+out=$HELIX_CACHE/run/powercut-bench
 t0=$SECONDS
 rc=0
-POWERCUT_CUTS=$cuts ANSIBLE_STRATEGY=mitogen_linear ANSIBLE_STRATEGY_PLUGINS="$HELIX_MITOGEN_STRATEGY" \
-  bash tests/powercut.sh >tests/output/powercut-bench.log 2>&1 || rc=$?
-summary=tests/output/powercut/summary.txt
+POWERCUT_CUTS=$cuts POWERCUT_OUT=$out ANSIBLE_STRATEGY=mitogen_linear ANSIBLE_STRATEGY_PLUGINS="$HELIX_MITOGEN_STRATEGY" \
+  bash tests/powercut.sh >"$out.log" 2>&1 || rc=$?
+summary=$out/summary.txt
 done_cuts=$(wc -l <"$summary")
 {
   echo "# Power cuts: nothing acknowledged lost"
@@ -38,7 +40,7 @@ done_cuts=$(wc -l <"$summary")
   echo
   awk '{for (i = 1; i <= NF; i++) if ($i ~ /^(acked|lost|torn)=/) {split($i, a, "="); s[a[1]] += a[2]}}
        END {printf "Totals: %d acknowledged records, %d lost; %d torn records past the last acknowledged one (never acknowledged, so allowed).\n", s["acked"], s["lost"], s["torn"]}' "$summary"
-  if [ "$rc" != 0 ]; then echo; echo "The run stopped with: $(grep 'FAILED' tests/output/powercut-bench.log | tail -1)"; fi
+  if [ "$rc" != 0 ]; then echo; echo "The run stopped with: $(grep 'FAILED' "$out.log" | tail -1)"; fi
 } >bench/results/powercut.md
 cat bench/results/powercut.md
 exit "$rc"

@@ -14,7 +14,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-out=$repo/tests/output/powercut
+out=${POWERCUT_OUT:-$repo/tests/output/powercut}  # bench/powercut.sh: its own, outside tests/output
 rm -rf "$out" && mkdir -p "$out"
 cuts=${POWERCUT_CUTS:-2}
 lab() { bash lab/helix-lab ssh "$@"; }
@@ -28,11 +28,20 @@ play() {  # play LOG ARGS...: ansible-playbook on the lab
 }
 changed() { awk '/^lab[0-9] +:/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' "$out/$1.log"; }
 
-step "pool pc on lab2's power-cut disks (a mirror), an encrypted tenant with its key in Vault; pcr on lab1"
+step "pool pc on lab2's power-cut disks (a mirror, the VM pool profile), an encrypted tenant with its key in Vault; pcr on lab1"
 lab lab2 "zpool destroy -f pc 2>/dev/null; zpool labelclear -f /dev/disk/by-id/virtio-helix-c1 2>/dev/null
-  zpool labelclear -f /dev/disk/by-id/virtio-helix-c2 2>/dev/null
-  zpool create -f -o ashift=12 -O atime=off -O mountpoint=/pc pc mirror /dev/disk/by-id/virtio-helix-c1 /dev/disk/by-id/virtio-helix-c2 &&
-  zfs create pc/data && zfs create -o canmount=off pc/tenants && head -c 16M /dev/urandom >/pc/data/seed && zfs snapshot pc/data@seed"
+  zpool labelclear -f /dev/disk/by-id/virtio-helix-c2 2>/dev/null; true"
+# Made by site.yml's pool task with the VM pool profile (inventories/profiles/zfs_in_vm.yml).
+cat >"$out/pool.yml" <<'EOF2'
+helix_site_pools:
+  - name: pc
+    vdevs: [{type: mirror, disks: [/dev/disk/by-id/virtio-helix-c1, /dev/disk/by-id/virtio-helix-c2]}]
+    filesystem_properties: {mountpoint: /pc}
+EOF2
+play pool playbooks/site.yml --tags pools --limit lab2 -e @inventories/profiles/zfs_in_vm.yml -e "@$out/pool.yml"
+[ "$(lab lab2 "zpool get -H -o value ashift pc; zfs get -H -o value atime,logbias,redundant_metadata pc" | paste -sd' ')" = "12 off throughput most" ] \
+  || fail "pc does not have the VM profile's properties"
+lab lab2 "zfs create pc/data && zfs create -o canmount=off pc/tenants && head -c 16M /dev/urandom >/pc/data/seed && zfs snapshot pc/data@seed"
 # As the image has them (masked for boot speed), in case an earlier run applied the boot role.
 lab lab2 "systemctl mask -q zfs-import-cache.service zfs-import-scan.service zfs-mount.service zfs-volume-wait.service \
   zfs-load-module.service zfs-import.target systemd-udev-settle.service"
