@@ -107,9 +107,10 @@ def run_dir(idx):
     return os.path.join(CACHE, "run", "lab%d" % idx)
 
 
-def pid_of(idx):
+def live_pid(pidfile):
+    """The pid in PIDFILE if that process is alive, else None."""
     try:
-        with open(os.path.join(run_dir(idx), "qemu.pid")) as f:
+        with open(pidfile) as f:
             pid = int(f.read().strip())
         os.kill(pid, 0)
         return pid
@@ -117,22 +118,22 @@ def pid_of(idx):
         return None
 
 
+def pid_of(idx):
+    return live_pid(os.path.join(run_dir(idx), "qemu.pid"))
+
+
 def nbd_path(idx, k):
     return os.path.join(run_dir(idx), "cut%d.sock" % k)
 
 
+def nbd_pidfile(idx, k):
+    return os.path.join(run_dir(idx), "cut%d.pid" % k)
+
+
 def nbd_pids(idx):
     """The live nbdkit pids of labN's power-cut disks."""
-    out = []
-    for k in range(1, CUT_DISKS + 1):
-        try:
-            with open(os.path.join(run_dir(idx), "cut%d.pid" % k)) as f:
-                pid = int(f.read().strip())
-            os.kill(pid, 0)
-            out.append(pid)
-        except (OSError, ValueError):
-            pass
-    return out
+    pids = (live_pid(nbd_pidfile(idx, k)) for k in range(1, CUT_DISKS + 1))
+    return [p for p in pids if p]
 
 
 def nbd_start(idx):
@@ -140,16 +141,11 @@ def nbd_start(idx):
     QEMU wrote), its cache file in the run dir, serving a unix socket only."""
     rd = run_dir(idx)
     for k in range(1, CUT_DISKS + 1):
-        pidfile = os.path.join(rd, "cut%d.pid" % k)
-        try:
-            with open(pidfile) as f:
-                os.kill(int(f.read().strip()), 0)
+        if live_pid(nbd_pidfile(idx, k)):
             continue
-        except (OSError, ValueError):
-            pass
         with contextlib.suppress(FileNotFoundError):
             os.unlink(nbd_path(idx, k))
-        subprocess.run(["nbdkit", "--unix", nbd_path(idx, k), "--pidfile", pidfile, "--filter=cache",
+        subprocess.run(["nbdkit", "--unix", nbd_path(idx, k), "--pidfile", nbd_pidfile(idx, k), "--filter=cache",
                         "file", os.path.join(rd, "cut%d.img" % k), "cache=writeback"],
                        check=True, env=dict(os.environ, TMPDIR=rd))
         for _tick in range(50):
@@ -252,22 +248,20 @@ def start(idx, img, keep=False):
     cut or crash). -> whether it started."""
     rd = run_dir(idx)
     config = "%s disks=%d size=%s cut=%d memory=%s smp=%s" % (img, DISKS, DISK_SIZE, CUT_DISKS, MEMORY, SMP)
+    try:
+        with open(os.path.join(rd, "config")) as f:
+            made = f.read().strip()
+    except OSError:
+        made = None  # no run dir, or a half-written one
     if keep and not pid_of(idx):
-        try:
-            with open(os.path.join(rd, "config")) as f:
-                kept = f.read().strip()
-        except OSError:
+        if made is None:
             sys.exit("lab%d has no disks to start with (lab/helix-lab up makes them)" % idx)
-        if kept != config:
-            sys.exit("lab%d's disks were made for another image or configuration: %s" % (idx, kept))
+        if made != config:
+            sys.exit("lab%d's disks were made for another image or configuration: %s" % (idx, made))
         return launch(idx, img)
     if pid_of(idx):
-        try:
-            with open(os.path.join(rd, "config")) as f:
-                if f.read().strip() == config:
-                    return False
-        except OSError:
-            pass
+        if made == config:
+            return False
         log("lab%d runs an older image or configuration: restarting it" % idx)
         stop(idx)
     # Crash leftovers: a pid file whose process is gone, or a half-written run dir.

@@ -184,6 +184,11 @@ def check_stream(kind, argv):
         raise Refused("a %s stream is received here with %s (missing: %s)" % (kind, need, ", ".join(missing)))
 
 
+def takes_stream(argv):
+    """A zfs argv (after "zfs") that reads a send stream: a receive, not an abort (-A)."""
+    return argv[0] in ("receive", "recv") and argv[1:2] != ["-A"]
+
+
 def allowed(name, roots):
     ds = re.split(r"[@#]", name, 1)[0]
     return any(ds == r or ds.startswith(r + "/") for r in roots)
@@ -215,7 +220,7 @@ def parse(line, roots):
         raise Refused("zfs %s is not allowed over the replication key (it runs as root through Ansible)" % words[1])
     if size and words[1] not in ("receive", "recv"):
         raise Refused("mbuffer goes before zfs receive only")
-    if direct and (words[1] not in ("receive", "recv") or words[2:3] == ["-A"]):
+    if direct and not takes_stream(words[1:]):
         raise Refused("%s goes before a receive's stream only" % DIRECT)
     outside = [n for n in check(words[2:]) if not allowed(n, roots)]
     if outside:
@@ -300,7 +305,7 @@ def main():
         with open(sys.argv[1]) as f:  # authorized_keys names it: the role's transport_dir
             config = json.load(f)
         direct, size, argv = parse(line, config["receive"])
-        receive = argv[1] in ("receive", "recv") and argv[2:3] != ["-A"]
+        receive = takes_stream(argv[1:])
         if direct and not config.get("listen"):
             raise Refused("%s needs the tunnel (this node has no tunnel address)" % DIRECT)
         conn = direct_stream(config["listen"], peer) if direct else None
