@@ -8,6 +8,8 @@
                                    once, so what the guest wrote and did not flush there is lost
     lab/helix-lab crash labN       QEMU process crash: kill QEMU alone (every write it made stays)
     lab/helix-lab start labN       boot labN again with its disks (after stop, cut or crash)
+    lab/helix-lab unplug labN cK   hot-unplug power-cut disk cK (QMP device_del): it disappears
+    lab/helix-lab plug labN cK     put it back, as it was
     lab/helix-lab status
     lab/helix-lab ssh labN [command...]
     lab/helix-lab instances lab1 [lab2...]   how to reach these hosts over ssh (JSON)
@@ -247,7 +249,8 @@ def start(idx, img, keep=False):
     """Boot labN: a fresh run dir (overlay and disks), or with KEEP the one it has (after stop,
     cut or crash). -> whether it started."""
     rd = run_dir(idx)
-    config = "%s disks=%d size=%s cut=%d memory=%s smp=%s" % (img, DISKS, DISK_SIZE, CUT_DISKS, MEMORY, SMP)
+    # hotplug: the power-cut disks sit in root ports (a lab started before that restarts).
+    config = "%s disks=%d size=%s cut=%d hotplug memory=%s smp=%s" % (img, DISKS, DISK_SIZE, CUT_DISKS, MEMORY, SMP)
     try:
         with open(os.path.join(rd, "config")) as f:
             made = f.read().strip()
@@ -315,11 +318,13 @@ def launch(idx, img):
                 "-device", "virtio-blk-pci,drive=d%d,serial=helix-d%d,bus=pcie.0,addr=0x%x"
                 % (k, k, 0x7 + k)]
     # The power-cut disks: NBD on unix sockets, cache=writeback so the guest's flushes go through.
+    # Each sits in its own PCIe root port (a slot on pcie.0 itself can't be hot-unplugged), so
+    # `unplug` can pull it out as a failing disk or cable would.
     for k in range(1, CUT_DISKS + 1):
-        cmd += ["-drive", "if=none,id=c%d,file=nbd+unix:///?socket=%s,format=raw,cache=writeback"
+        cmd += ["-device", "pcie-root-port,id=rp%d,bus=pcie.0,chassis=%d,addr=0x%x" % (k, k, 0x8 + DISKS + k - 1),
+                "-drive", "if=none,id=c%d,file=nbd+unix:///?socket=%s,format=raw,cache=writeback"
                 % (k, nbd_path(idx, k)),
-                "-device", "virtio-blk-pci,drive=c%d,serial=helix-c%d,bus=pcie.0,addr=0x%x"
-                % (k, k, 0x8 + DISKS + k - 1)]
+                "-device", "virtio-blk-pci,id=cdev%d,drive=c%d,serial=helix-c%d,bus=rp%d" % (k, k, k, k)]
     subprocess.run(cmd, check=True)
     log("lab%d started (ssh 127.0.0.1:%d)" % (idx, port_of(idx)))
     return True
@@ -432,6 +437,59 @@ def cut(idx, disks_too):
     log("lab%d %s (disks kept: lab/helix-lab start lab%d)" % (idx, "power cut" if disks_too else "crashed", idx))
 
 
+def qmp(idx, command, arguments=None, event=None, timeout=60):
+    """One QMP command on labN's monitor socket; with EVENT, also wait for that event (its data)."""
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(os.path.join(run_dir(idx), "qmp.sock"))
+        sock.settimeout(timeout)
+        lines = sock.makefile("r")
+
+        def call(name, args=None):
+            sock.sendall(json.dumps({"execute": name, "arguments": args or {}}).encode() + b"\n")
+            while True:
+                msg = json.loads(lines.readline())
+                if "error" in msg:
+                    sys.exit("lab%d: QMP %s: %s" % (idx, name, msg["error"].get("desc")))
+                if "return" in msg:
+                    return msg["return"]
+        json.loads(lines.readline())  # the greeting
+        call("qmp_capabilities")
+        out = call(command, arguments)
+        while event:
+            msg = json.loads(lines.readline())
+            if msg.get("event") == event:
+                return msg.get("data")
+        return out
+
+
+def cut_disk(name):
+    """"c2" -> 2 (a power-cut disk's number)."""
+    if not (name.startswith("c") and name[1:].isdigit() and 1 <= int(name[1:]) <= CUT_DISKS):
+        sys.exit("%s: name a power-cut disk, c1..c%d" % (name, CUT_DISKS))
+    return int(name[1:])
+
+
+def unplug(idx, k):
+    """Hot-unplug power-cut disk cK (QMP device_del; the guest lets it go): to the guest and ZFS,
+    the disk disappears. Its nbdkit and what it holds stay, for `plug`."""
+    qmp(idx, "device_del", {"id": "cdev%d" % k}, event="DEVICE_DELETED")
+    # A node `plug` added outlives its device (a -drive one does not): let its NBD client go.
+    for node in qmp(idx, "query-named-block-nodes", {"flat": True}):
+        if node["node-name"].startswith("c%d-" % k):
+            qmp(idx, "blockdev-del", {"node-name": node["node-name"]})
+    log("lab%d: disk c%d unplugged (lab/helix-lab plug lab%d c%d puts it back)" % (idx, k, idx, k))
+
+
+def plug(idx, k):
+    """Put power-cut disk cK back into its slot (as unplugged: the same nbdkit, the same bytes)."""
+    node = "c%d-%d" % (k, int(time.time()))  # a fresh node name: the old one may linger until freed
+    qmp(idx, "blockdev-add", {"driver": "raw", "node-name": node, "cache": {"direct": False, "no-flush": False},
+                              "file": {"driver": "nbd", "server": {"type": "unix", "path": nbd_path(idx, k)}}})
+    qmp(idx, "device_add", {"driver": "virtio-blk-pci", "id": "cdev%d" % k, "drive": node,
+                            "serial": "helix-c%d" % k, "bus": "rp%d" % k})
+    log("lab%d: disk c%d plugged in" % (idx, k))
+
+
 def running():
     base = os.path.join(CACHE, "run")
     names = os.listdir(base) if os.path.isdir(base) else []
@@ -448,6 +506,10 @@ def main():
     d.add_argument("--keep-disks", action="store_true")
     for verb in ("stop", "cut", "crash", "start"):
         sub.add_parser(verb).add_argument("host")
+    for verb in ("unplug", "plug"):
+        v = sub.add_parser(verb)
+        v.add_argument("host")
+        v.add_argument("disk", help="a power-cut disk: c1, c2")
     sub.add_parser("status")
     sub.add_parser("hub", help=argparse.SUPPRESS)
     m = sub.add_parser("instances", help="how to reach the named hosts over ssh (JSON)")
@@ -470,6 +532,11 @@ def main():
             shutdown(idx, os.path.join(image_dir(), "id_ed25519"))
         else:
             cut(idx, a.verb == "cut")
+    elif a.verb in ("unplug", "plug"):
+        idx = int(a.host.lstrip("lab"))
+        if not pid_of(idx):
+            sys.exit("lab%d is not running" % idx)
+        (unplug if a.verb == "unplug" else plug)(idx, cut_disk(a.disk))
     elif a.verb == "start":
         idx = int(a.host.lstrip("lab"))
         img = build()

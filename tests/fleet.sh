@@ -38,6 +38,8 @@ recap_changed() {  # the changed= count of HOST in a playbook log's recap
   awk -v h="$2" '$1 == h && /changed=/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); print a[2]}}' "$out/$1.log" | tail -n 1
 }
 prop() { lab "$1" "zfs get -H -o value $2 $3"; }
+# shellcheck source=tests/cutover_kills.sh
+. tests/cutover_kills.sh
 want() {  # want HOST PROPERTY DATASET VALUE WHY
   local v; v=$(prop "$1" "$2" "$3")
   [ "$v" = "$4" ] || fail "$5 ($1:$3 $2=$v, expected $4)"
@@ -102,21 +104,8 @@ kill_migrate=(-e helix_phase=phase_canary -e '{"helix_migrate": {"target_host": 
 writable() {  # how many of fa/kill (lab1) and fb/kill (lab2) are writable
   echo $(( $(prop lab1 readonly fa/kill | grep -cx off || true) + $(prop lab2 readonly fb/kill 2>/dev/null | grep -cx off || true) ))
 }
-n=0
-for at in "Cut-over 1/5 - make the source trees read-only" "Cut-over 2/5 - take the final snapshot" \
-    "Cut-over 3/5 - send the final incremental" "Cut-over 4/5 - mark the sources" \
-    "Cut-over 5/5 - make the target trees writable"; do
-  n=$((n + 1))
-  # setsid: the callback kills ansible-playbook's process group, not this script.
-  if HELIX_KILL_AFTER="$at" ANSIBLE_CALLBACK_PLUGINS=tests/fleet/callback_plugins ANSIBLE_CALLBACKS_ENABLED=helix_kill_after \
-      setsid bash -c 'exec "$@"' _ ansible-playbook "${inv[@]}" playbooks/migrate_node.yml "${kill_migrate[@]}" \
-      >"$out/kill-$n.log" 2>&1; then
-    fail "the run meant to be killed after \"$at\" finished: see $out/kill-$n.log"
-  fi
-  grep -q "Resuming the cut-over of fa/kill" "$out/kill-$n.log" || [ "$n" = 1 ] || fail "run $n did not resume the cut-over"
-  [ "$(writable)" -le 1 ] || fail "two writable copies after a kill after \"$at\""
-  echo "    killed after \"$at\": fa/kill readonly=$(prop lab1 readonly fa/kill) role=$(prop lab1 helix:role fa/kill)"
-done
+cutover_kills kill writable playbooks/migrate_node.yml "${kill_migrate[@]}"
+for k in 2 3 4 5; do grep -q "Resuming the cut-over of fa/kill" "$out/kill-$k.log" || fail "run $k did not resume the cut-over"; done
 play kill-rerun playbooks/migrate_node.yml "${kill_migrate[@]}" || fail "the rerun after the last kill failed"
 [ "$(writable)" = 1 ] || fail "not exactly one writable copy after the reruns"
 want lab1 helix:role fa/kill migrated "fa/kill is not marked migrated after the reruns"

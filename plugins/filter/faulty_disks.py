@@ -1,8 +1,8 @@
 # Copyright (c) helix.zfs contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""faulty_disks: helix.zfs.zpool_info's pools -> the disks whose error counters passed a threshold
-and what to do with each: replace by a spare (kept attached while it resilvers), detach once the
+"""faulty_disks: helix.zfs.zpool_info's pools -> the disks whose error counters passed a threshold,
+or that ZFS took out (removed, unavailable, faulted), and what to do with each: replace by a spare (kept attached while it resilvers), detach once the
 spare has resilvered, offline when its vdev keeps redundancy without it, or keep."""
 
 from __future__ import annotations
@@ -34,11 +34,17 @@ def _resilvering(pool):
     return scan.get("function") == "resilver" and scan.get("state") == "scanning"
 
 
+# ZFS took the disk out: it was unplugged or stopped answering (REMOVED, UNAVAIL) or it failed
+# (FAULTED). Such a disk is dealt with whatever its counters say (a disk that disappeared has
+# none). OFFLINE is someone's decision, so it is left alone.
+_GONE = ("REMOVED", "UNAVAIL", "FAULTED")
+
+
 def _faulty(d, threshold, kinds):
-    """(errors, total) of a leaf disk past the threshold and still in use, else None."""
+    """(errors, total) of a leaf disk past the threshold or gone, else None."""
     errors = {k: int((d.get("errors") or {}).get(k) or 0) for k in _KINDS}
     total = sum(errors[k] for k in kinds)
-    if total < threshold or d.get("state") in ("OFFLINE", "REMOVED", "UNAVAIL"):
+    if d.get("state") == "OFFLINE" or (total < threshold and d.get("state") not in _GONE):
         return None
     return errors, total
 
@@ -96,7 +102,8 @@ def _plan_vdev(pool, cls, top, spares, threshold, kinds):
 
 def faulty_disks(pools, threshold=1, kinds=_KINDS):
     """[pool] -> [{pool, device, state, errors, total, action, offline, spare, why}], one per leaf
-    disk whose error counters (of ``kinds``) add up to at least ``threshold``. ``action`` is
+    disk whose error counters (of ``kinds``) add up to at least ``threshold``, or whose state is
+    REMOVED, UNAVAIL or FAULTED. ``action`` is
     ``replace`` (by ``spare``; the disk stays attached while the spare resilvers), ``detach``
     (the spare has resilvered), ``offline`` (its vdev keeps redundancy without it) or ``keep``
     (``why`` says why). At most one action per top-level vdev per run."""

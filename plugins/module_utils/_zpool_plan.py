@@ -174,6 +174,27 @@ def in_other_pools(name, pools, desired, key):
         raise PlanError("devices already in use: %s" % "; ".join(clashes))
 
 
+def refuse_missing_devices(name, desired, pool, exists):
+    """An imported pool's declared devices that are not on this host (unplugged, dead, renamed)
+    -> PlanError naming each with what zpool status says of it. Without this the layout compare
+    fails on it with a message about changing vdevs. ``exists`` tells whether a path exists."""
+    missing = [d for d in declared_devices(desired) if not exists(d)]
+    if not missing:
+        return
+    # ZFS lists a whole disk it partitioned by its partition 1.
+    seen = {leaf["path"]: (leaf.get("state"), top["name"]) for group in pool["vdevs"].values()
+            for top in group for leaf in leaves(top) if leaf.get("path")}
+    said = []
+    for d in missing:
+        state, top = seen.get(d) or seen.get(d + "-part1") or (None, None)
+        said.append("%s (%s)" % (d, "%s in %s" % (state, top) if state else "not in the pool"))
+    raise PlanError(
+        "pool %s: declared disk%s missing on this host: %s; the pool runs on the others (%s). Nothing "
+        "was changed. playbooks/faulty_disks.yml puts a hot spare in its place and, once resilvered, "
+        "detaches it (or give zpool's replace option a new disk); then declare the disk that took "
+        "its place." % (name, "s are" if len(missing) > 1 else " is", "; ".join(said), pool.get("state") or "?"))
+
+
 def refuse_create_over_exported(name, importable, desired, key, resolve):
     """A pool that is not imported is about to be created: refuse when an importable pool (from
     the ``zpool import`` scan) has this name or sits on a declared device. Creating it would

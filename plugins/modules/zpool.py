@@ -404,6 +404,8 @@ def compute(cli, p, names):
         return pool, [cmd], {"state": "exported"}, {"state": "imported"}
 
     plan.in_other_pools(name, pools, desired, key)
+    if pool is not None:
+        plan.refuse_missing_devices(name, desired, pool, os.path.exists)
     if pool is None:
         if not desired["data"]:
             raise plan.PlanError("pool %s does not exist; give its vdevs to create it" % name)

@@ -67,7 +67,8 @@ def test_offline_only_when_redundancy_is_left():
     raidz2_degraded = {"name": "raidz2-0", "type": "raidz", "parity": 2, "state": "DEGRADED",
                        "children": [disk("/a", state="FAULTED"), disk("/b", checksum=4), disk("/c"), disk("/d")]}
     got = faulty_disks([pool([raidz2_degraded])], 4)
-    assert brief(got) == [("/b", "keep", None)] and "without redundancy" in got[0]["why"]
+    assert brief(got) == [("/b", "keep", None), ("/a", "keep", None)] and "without redundancy" in got[0]["why"]
+    assert "taken it out already (FAULTED)" in got[1]["why"]
 
 
 def test_single_disk_vdev_never_goes_offline():
@@ -107,3 +108,16 @@ def test_a_disk_in_a_spare_slot_is_left_alone_and_the_slot_counts_once():
     assert brief(got) == [("/f1", "keep", None), ("/f2", "keep", None), ("/s1", "keep", None)]
     assert "while /s1 takes its place" in got[0]["why"]
     assert all("being replaced (spare-0)" in d["why"] for d in got[1:])
+
+
+@pytest.mark.parametrize("state", ["REMOVED", "UNAVAIL", "FAULTED"])
+def test_a_disk_zfs_took_out_counts_whatever_its_counters(state):
+    # Issue 19: an unplugged disk (QEMU device_del in the lab) is REMOVED with no errors counted;
+    # before, it was never found, so faulty_disks.yml left the pool degraded with a spare idle.
+    p = pool([mirror(disk("/f1", state=state), disk("/f2"))], spare=[disk("/s1", state="AVAIL")])
+    got = faulty_disks([p], 10)
+    assert brief(got) == [("/f1", "replace", "/s1")] and got[0]["total"] == 0
+    no_spare = faulty_disks([pool([mirror(disk("/f1", state=state), disk("/f2"))])], 10)
+    assert brief(no_spare) == [("/f1", "keep", None)] and state in no_spare[0]["why"]
+    slot = {"name": "spare-0", "type": "spare", "state": "DEGRADED", "children": [disk("/f1", state=state), disk("/s1")]}
+    assert brief(faulty_disks([pool([mirror(slot, disk("/f2"))], spare=[disk("/s1", state="INUSE")])], 10)) == [("/f1", "detach", "/s1")]

@@ -402,3 +402,17 @@ def test_messages_and_diffs_name_devices_as_declared_else_as_the_pool_lists_them
         "mirror of /dev/disk/by-id/a, /dev/disk/by-id/d-part1 and /dev/vde")
     assert plan.relabel({"devices": {"/dev/vdb": "ONLINE"}, "layout": ["mirror(/dev/vdb, /dev/vdd)"]}, names) == {
         "devices": {"/dev/disk/by-id/a": "ONLINE"}, "layout": ["mirror(/dev/disk/by-id/a, /dev/disk/by-id/d-part1)"]}
+
+
+def test_a_declared_disk_missing_on_the_host_is_named_with_its_state(rich):
+    # Issue 19: an unplugged disk (QEMU device_del in the lab) used to fail the layout compare
+    # with "mirror-0 ... differs from the declared ...", which says nothing of the missing disk.
+    leaf = rich["vdevs"]["data"][0]["children"][1]
+    leaf["state"] = "REMOVED"
+    want = declared(spare=d(12, 13))
+    plan.refuse_missing_devices("htrich", want, rich, lambda p: True)  # all there: no error
+    with pytest.raises(PlanError) as e:
+        plan.refuse_missing_devices("htrich", want, rich, lambda p: p not in (D2, D13))
+    msg = str(e.value)
+    assert "declared disks are missing on this host: %s (REMOVED in mirror-0); %s (not in the pool)" % (D2, D13) in msg
+    assert "Nothing was changed" in msg and "faulty_disks.yml" in msg
