@@ -132,6 +132,12 @@ rm -f "$root/tmp/zfs-modules.deb"
 apt_root -t "$LAB_SUITE-backports" install "zfsutils-linux=$zfsver" "zfs-zed=$zfsver" \
   >"$work/apt-zfs.log" 2>&1 \
   || { tail -n 40 "$work/apt-zfs.log" >&2; exit 1; }
+# zinject, OpenZFS's fault injector (tests/faults.sh), ships in zfs-test along with the whole
+# test suite's dependencies; the lab takes the one binary (it needs only the installed libzfs).
+in_root sh -c "cd /tmp && apt-get download zfs-test=$zfsver" >"$work/apt-zinject.log" 2>&1 \
+  || { tail -n 20 "$work/apt-zinject.log" >&2; exit 1; }
+in_root sh -c 'dpkg-deb --fsys-tarfile /tmp/zfs-test_*.deb | tar -x -C / --wildcards "*/zinject" && rm -f /tmp/zfs-test_*.deb'
+in_root sh -c 'zinject >/dev/null 2>&1; command -v zinject' >/dev/null || { echo "zinject is missing from the image" >&2; exit 1; }
 in_root depmod -a "$kver"
 in_root modinfo -k "$kver" zfs >/dev/null || { echo "zfs.ko not found for $kver" >&2; exit 1; }
 

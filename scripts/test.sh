@@ -18,6 +18,8 @@
 #               through a forced command; what it refuses; lab3 joins and leaves
 #   powercut    the boot role, then lab2 power-cut twice (its write-back disks lose what was not
 #               flushed) during writes, snapshots and a replication: nothing acknowledged is lost
+#   faults      lab2's disks: one unplugged, zinject errors on another; the collector and alerts,
+#               site.yml's message, faulty_disks.yml putting the spares in
 #   crash       the controller killed after each cut-over step of promote_replica.yml and
 #               rebalance.yml: each rerun resumes, never two writable copies
 # Stages to run can be chosen: scripts/test.sh unit sanity  (default: all).
@@ -29,8 +31,8 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 t_setup=$SECONDS
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit changelog sanity lint promtool lab guest targets site fleet placement transport powercut crash)
-lab_stages=(lab guest targets site fleet placement transport powercut crash)
+[ ${#stages[@]} -gt 0 ] || stages=(unit changelog sanity lint promtool lab guest targets site fleet placement transport powercut faults crash)
+lab_stages=(lab guest targets site fleet placement transport powercut faults crash)
 want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 wants_lab() { local s; for s in "${lab_stages[@]}"; do want "$s" && return 0; done; return 1; }
 out=$(cd "$here/.." && pwd)/tests/output
@@ -135,6 +137,7 @@ want fleet && stage fleet mitogen bash tests/fleet.sh
 want placement && stage placement mitogen bash tests/placement.sh
 want transport && stage transport mitogen bash tests/transport.sh
 want powercut && stage powercut mitogen bash tests/powercut.sh
+want faults && stage faults mitogen bash tests/faults.sh
 want crash && stage crash mitogen bash tests/crash.sh
 
 # Stage times against their budgets (tests/budget.yml): a table, and tests/output/timings.json.

@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Sourced by tests/fleet.sh and tests/crash.sh: the controller killed right after each step of the
 # one cut-over (playbooks/tasks/cutover.yml) in turn, each run resuming what the last left.
 #   cutover_kills NAME WRITABLE-FUNCTION ARGS...
@@ -8,6 +9,7 @@
 cutover_steps=("Cut-over 1/5 - make the source trees read-only" "Cut-over 2/5 - take the final snapshot"
   "Cut-over 3/5 - send the final incremental" "Cut-over 4/5 - mark the sources"
   "Cut-over 5/5 - make the target trees writable")
+# shellcheck disable=SC2154  # out, inv and fail are the sourcing script's
 cutover_kills() {
   local name=$1 writable=$2 k at log; shift 2
   for k in 1 2 3 4 5; do

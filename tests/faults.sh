@@ -5,7 +5,7 @@
 #      collector's output says so and, through promtool, the degraded-vdev alert fires; site.yml
 #      stops with a message naming the missing disk and what to do; faulty_disks.yml puts a
 #      spare in (check mode first), and once it has resilvered detaches the missing disk;
-#   2. zinject: I/O errors on reads and checksum errors on the other disk during a scrub: the
+#   2. zinject: I/O errors and corrupted data (checksum errors) on reads of the other disk during a scrub: the
 #      collector's counters grow between two runs and the checksum-error alert fires on them;
 #      faulty_disks.yml replaces that disk by the second spare, then detaches it.
 # The disk is plugged back and the pool destroyed at the end. Needs the lab up.
@@ -41,7 +41,7 @@ cleanup() {
 }
 
 step "pool pf on lab2: a mirror of c1 and c2, spares d19 and d20 (site.yml); the collector (monitoring role)"
-lab lab2 "zpool destroy -f pf 2>/dev/null; for d in c1 c2 d19 d20; do zpool labelclear -f $by_id-\$d 2>/dev/null; done; true"
+lab lab2 "zpool destroy -f pf 2>/dev/null; for d in c1 c2 d19 d20; do zpool labelclear -f $by_id-\$d-part1 2>/dev/null; zpool labelclear -f $by_id-\$d 2>/dev/null; done; true"
 cat >"$out/pool.yml" <<EOF2
 helix_site_pools:
   - name: pf
@@ -69,8 +69,9 @@ echo "    collector: $(grep -c 'pool="pf"' "$out/removed.prom") pf samples; Heli
 if play site-missing playbooks/site.yml --tags pools --limit lab2 -e "@$out/pool.yml"; then
   fail "site.yml went on with a declared disk missing"
 fi
-grep -o "virtio-helix-c2[^\"]*missing[^\"]*" "$out/site-missing.log" | head -n 1 | sed 's/^/    site.yml: /'
-grep -q "virtio-helix-c2.*missing" "$out/site-missing.log" || fail "site.yml's failure does not name the missing disk: see $out/site-missing.log"
+said=$(grep -o "pool pf: declared disk is missing on this host: $by_id-c2 ([A-Z]* in mirror-0)" "$out/site-missing.log" | head -n 1) \
+  || fail "site.yml's failure does not name the missing disk: see $out/site-missing.log"
+echo "    site.yml: $said ..."
 must faulty-check --check "${faulty[@]}"
 lab lab2 "zpool status pf | grep -q INUSE" && fail "check mode put a spare in"
 must faulty-replace "${faulty[@]}"
@@ -84,7 +85,7 @@ echo "    faulty_disks.yml: spare in ($(changed faulty-replace) changed), resilv
 
 step "2. zinject on c1: read I/O errors, checksum errors during a scrub"
 collect before
-lab lab2 "zinject -d $by_id-c1-part1 -e io -T read -f 50 pf >/dev/null && zinject -d $by_id-c1-part1 -e checksum -T read -f 50 pf >/dev/null
+lab lab2 "zinject -d $by_id-c1-part1 -e io -T read -f 50 pf >/dev/null && zinject -d $by_id-c1-part1 -e corrupt -T read -f 50 pf >/dev/null
   zpool scrub -w pf; zinject -c all >/dev/null; zpool status pf" >"$out/injected.status"
 collect injected
 alerts faults_injected "$out/before.prom" "$out/injected.prom"
@@ -96,6 +97,7 @@ must faulty-detach2 "${faulty[@]}"
 lab lab2 "zpool status pf" >"$out/final.status"
 grep -q "virtio-helix-c1" "$out/final.status" && fail "c1 was not replaced and detached: $(cat "$out/final.status")"
 grep -qE 'pf +ONLINE' "$out/final.status" || fail "pf is not ONLINE at the end"
+grep -q "errors: No known data errors" "$out/final.status" || fail "pf lost data: $(cat "$out/final.status")"
 echo "    faulty_disks.yml: c1 replaced by the second spare and detached: pf ONLINE on the spares"
 cleanup
 trap - EXIT
