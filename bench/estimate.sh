@@ -44,48 +44,5 @@ wall=$((SECONDS - t0))
 lab lab1 "zpool destroy -f dsrc; rm -f /root/seed"
 lab lab2 "zpool destroy -f ddst; rm -f /root/seed"
 
-python3 - "$out" "$rate" "$wall" "$canary" "$big" "$small" "$canary_said" >"$repo/bench/results/estimate.md" <<'PY'
-import datetime, json, re, sys
-out, rate, wall, canary, big, small, canary_said = sys.argv[1:]
-check = open(out + "/check.log").read()
-run = open(out + "/run.log").read()
-est = {}
-for m in re.finditer(r'ok: \[(lab\d)\] => (\{.*?\n\})', check, re.S):
-    try:
-        facts = json.loads(m.group(2)).get("ansible_facts", {})
-    except ValueError:
-        continue
-    if "migrate_node_estimate" in facts:
-        est[m.group(1)] = facts["migrate_node_estimate"]
-phase = re.search(r'Phase est_phase: [^"]*', check).group(0)
-said = dict(re.findall(r'"(lab\d) -> lab\d: ([^"]*)"', run))
-
-
-def secs(text):
-    return sum(int(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in re.findall(r"(\d+)([hms])", text))
-
-
-print("# migrate_node's estimates against the runs\n")
-print("`bash bench/estimate.sh`, %s, lab1 and lab2 (QEMU/TCG, one vCPU each). A canary of %d MiB migrated" % (datetime.date.today(), int(canary)))
-print("first: `%s`; its throughput (%s a second) is what the phase was estimated with" % (canary_said, rate))
-print("(`-e helix_migrate_throughput=%s`, check mode). The phase, serial 1: lab1 sends %d MiB (a snapshot, then" % (rate, int(big)))
-print("32 MiB written after it: sized by `zfs send -nvP` plus `written`), lab2 sends %d MiB (no snapshot: sized" % int(small))
-print("by `used`). Read-only window estimated as 4 MiB (the last round's bound) over the throughput plus the")
-print("default 10 s of cut-over steps.\n")
-print("| node | estimated bytes | sized by | estimated total | measured total | estimated window | measured window |")
-print("|---|---|---|---|---|---|---|")
-for host in sorted(est):
-    e, s = est[host], said.get(host, "")
-    total = re.search(r"sent in ([0-9hms ]+)", s)
-    window = re.search(r"read-only for ([0-9hms ]+)", s)
-    print("| %s | %.0f MiB | %s | %d s | %s | %d s | %s |" % (
-        host, e["bytes"] / 2 ** 20, ", ".join(e["sized_by"]), e["seconds"],
-        "%d s" % secs(total.group(1)) if total else "?", e["window_seconds"],
-        "%d s" % secs(window.group(1)) if window else "?"))
-print("\nThe phase: estimated `%s`; measured %s s for the whole playbook run (reads, preflight and" % (phase, wall))
-print("the phase's checks included).\n")
-print("Each node's own summary:\n")
-for host in sorted(said):
-    print("- `%s -> ...: %s`" % (host, said[host]))
-PY
+python3 bench/estimate/report.py "$out" "$rate" "$wall" "$canary" "$big" "$small" "$canary_said" >"$repo/bench/results/estimate.md"
 cat "$repo/bench/results/estimate.md"

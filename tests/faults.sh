@@ -35,13 +35,15 @@ alerts() {  # alerts TEMPLATE PROM...: the rule test from the collector's real o
   (cd "$out" && promtool test rules "$1.test.yml" >"$1.promtool.log" 2>&1) || { cat "$out/$1.promtool.log"; fail "the alert test $1 failed"; }
 }
 faulty=(playbooks/faulty_disks.yml -e helix_faulty_disk_hosts=lab2 -e helix_faulty_disk_errors=5)
-cleanup() {
+labelclear="for d in c1 c2 d19 d20; do zpool labelclear -f $by_id-\$d-part1 2>/dev/null; zpool labelclear -f $by_id-\$d 2>/dev/null; done; true"
+cleanup() {  # the disks back and blank: a disk detached while unplugged still names pool pf
   lab lab2 "zinject -c all >/dev/null 2>&1; zpool destroy -f pf 2>/dev/null; systemctl disable --now helix-zfs-textfile.timer >/dev/null 2>&1; true" || true
   bash lab/helix-lab plug lab2 c2 >/dev/null 2>&1 || true
+  lab lab2 "udevadm settle; $labelclear" || true
 }
 
 step "pool pf on lab2: a mirror of c1 and c2, spares d19 and d20 (site.yml); the collector (monitoring role)"
-lab lab2 "zpool destroy -f pf 2>/dev/null; for d in c1 c2 d19 d20; do zpool labelclear -f $by_id-\$d-part1 2>/dev/null; zpool labelclear -f $by_id-\$d 2>/dev/null; done; true"
+lab lab2 "zpool destroy -f pf 2>/dev/null; $labelclear"
 cat >"$out/pool.yml" <<EOF2
 helix_site_pools:
   - name: pf

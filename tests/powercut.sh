@@ -29,8 +29,8 @@ play() {  # play LOG ARGS...: ansible-playbook on the lab
 changed() { awk '/^lab[0-9] +:/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' "$out/$1.log"; }
 
 step "pool pc on lab2's power-cut disks (a mirror, the VM pool profile), an encrypted tenant with its key in Vault; pcr on lab1"
-lab lab2 "zpool destroy -f pc 2>/dev/null; zpool labelclear -f /dev/disk/by-id/virtio-helix-c1 2>/dev/null
-  zpool labelclear -f /dev/disk/by-id/virtio-helix-c2 2>/dev/null; true"
+lab lab2 "zpool destroy -f pc 2>/dev/null; for d in c1 c2; do zpool labelclear -f /dev/disk/by-id/virtio-helix-\$d-part1 2>/dev/null
+  zpool labelclear -f /dev/disk/by-id/virtio-helix-\$d 2>/dev/null; done; true"
 # Made by site.yml's pool task with the VM pool profile (inventories/profiles/zfs_in_vm.yml).
 cat >"$out/pool.yml" <<'EOF2'
 helix_site_pools:
@@ -68,16 +68,25 @@ summary=$out/summary.txt
 seq_start=0
 for n in $(seq 1 "$cuts"); do
   step "2.$n. cut lab2 during writes, snapshots and a replication"
-  # A replication with something to send: 24 MiB more, so the cut may find it mid-stream.
-  lab lab2 "head -c 24M /dev/urandom >/pc/data/more-$n && zfs snapshot pc/data@before-$n"
+  # A replication with something to send: 24 MiB more. The last cut (of two or more) waits for
+  # the stream instead of 12 s, with 192 MiB to send: the sender dies mid-stream.
+  midstream=$([ "$n" = "$cuts" ] && [ "$cuts" -gt 1 ] && echo 1 || echo 0)
+  lab lab2 "head -c $([ "$midstream" = 1 ] && echo 192M || echo 24M) /dev/urandom >/pc/data/more-$n && zfs snapshot pc/data@before-$n"
   lab lab2 "python3 -u /root/powercut-writer.py /pc/data/log $seq_start" >"$out/acked-$n" 2>/dev/null &
   writer=$!
   lab lab2 "i=0; while :; do i=\$((i + 1)); zfs snapshot pc/data@cut$n-\$i && echo cut$n-\$i; sleep 1; done" >"$out/snaps-$n" 2>/dev/null &
   snapper=$!
   ansible-playbook -i inventories/lab tests/powercut/replicate.yml >"$out/replicate-cut$n.log" 2>&1 &
   replicator=$!
-  sleep 12
+  if [ "$midstream" = 1 ]; then
+    for _ in $(seq 1 120); do lab lab1 "pgrep -f '[z]fs receive .*pcr/data' >/dev/null" && break; sleep 0.5; done
+    sleep 2
+  else
+    sleep 12
+  fi
   bash lab/helix-lab cut lab2 2>>"$out/lab.log"
+  # A partial receive on lab1 (zfs receive -s keeps it): the cut came mid-stream.
+  token=$(lab lab1 "zfs get -H -o value receive_resume_token pcr/data")
   wait "$writer" "$snapper" "$replicator" 2>/dev/null || true
   t0=$SECONDS
   bash lab/helix-lab start lab2 2>>"$out/lab.log" || fail "lab2 did not boot after cut $n"
@@ -99,6 +108,11 @@ for n in $(seq 1 "$cuts"); do
   play "replicate-after$n" tests/powercut/replicate.yml
   sent=$(grep -o 'sent=[^ ]* resumed=[a-z]*' "$out/replicate-after$n.log" | head -1)
   case "$sent" in *"resumed=yes"*) ;; *sent=full*|*,full*) fail "the replication after cut $n started over ($sent)" ;; esac
+  if [ "$token" != - ]; then
+    case "$sent" in *"resumed=yes"*) sent="$sent (cut mid-stream)" ;; *) fail "the stream cut at $n left a resume token, and the next replication did not resume ($sent)" ;; esac
+  elif [ "$midstream" = 1 ]; then
+    sent="$sent (meant to cut mid-stream, but the stream had ended)"
+  fi
   [ "$(lab lab1 "zfs list -H -o guid -t snapshot -s createtxg pcr/data | tail -1")" = "$(lab lab2 "zfs list -H -o guid -t snapshot -s createtxg pc/data | tail -1")" ] \
     || fail "lab1's copy is not lab2's newest after cut $n"
   line="cut $n: boot ${boot} s; $(cat "$out/log-$n"); snapshots $(wc -l <"$out/snaps-$n") acknowledged, 0 lost; scrub 0 errors; replication after: $sent"

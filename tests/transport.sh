@@ -11,7 +11,8 @@
 #   3. with the replication key, refused with nothing changed: a shell, zfs destroy, rollback,
 #      mount, set, a receive outside the allowlist, -o mountpoint=/, a flag outside the allowlist,
 #      a filesystem's stream received as if it were a volume's (without setuid=off);
-#      and a host key other than the pinned one is not accepted;
+#      and a host key other than the pinned one is not accepted; a sender that goes silent
+#      mid-stream has its receive ended after transport_stall_seconds, with a resume token;
 #   4. lab3 joins: on lab1 and lab2 only the peers' files change (authorized_keys, known_hosts,
 #      ssh config, WireGuard config, applied to the running tunnel), lab3 reaches lab2 through the
 #      transport; again: nothing changes; it leaves: the same files change back, and its key no
@@ -147,6 +148,22 @@ a filesystem's stream without setuid=off, exec=off, canmount=noauto|env LC_ALL=C
 EOF2
 after=$(lab lab2 "zfs list -H -p -t all -o name,guid -r tr; zfs get -H -o name,value -r mountpoint,readonly tr")
 [ "$before" = "$after" ] || fail "a refused command changed lab2's datasets"
+# A sender that goes silent mid-stream, as one that lost power (no FIN): the forced command ends
+# the receive after transport_stall_seconds (5 here, 300 by default), which keeps a resume token.
+lab lab2 "cp -p /etc/helix-transport/receive.json /root/receive.json.kept
+  sed -i 's/\"stall_seconds\": [0-9]*/\"stall_seconds\": 5/' /etc/helix-transport/receive.json"
+lab lab1 "cat > /root/stall.sh" <<EOF2
+t0=\$(date +%s)
+{ zfs send tr/src@s1 | head -c 300000; sleep 20; } | { $transport $(printf %q "$RECV tr/in/stalled") >/dev/null 2>&1; echo "\$? \$((\$(date +%s) - t0))" >/root/stall.out; }
+EOF2
+lab lab1 "sh /root/stall.sh; cat /root/stall.out" >"$out/stalled.log"
+read -r stall_rc stall_s <"$out/stalled.log"
+lab lab2 "journalctl -q -t helix-transport --since @$t0 --no-pager | grep -q 'stalled .* nothing received for 5 s'" \
+  || fail "the forced command did not end the silent sender's receive"
+[ "$stall_s" -lt 20 ] || fail "the receive waited for the silent sender (${stall_s} s)"
+[ "$(lab lab2 "zfs get -H -o value receive_resume_token tr/in/stalled")" != - ] || fail "the stalled receive kept no resume token"
+lab lab2 "zfs receive -A tr/in/stalled; mv /root/receive.json.kept /etc/helix-transport/receive.json"
+echo "    a sender silent mid-stream: its receive ended after ${stall_s} s (rc $stall_rc), resumable"
 rc=0
 lab lab1 "ssh -F /etc/helix-transport/ssh_config -S none -o HostKeyAlias=lab1 lab2 zfs list tr/in" >"$out/hostkey.log" 2>&1 || rc=$?
 if [ "$rc" != 255 ] || ! grep -q "Host key verification failed" "$out/hostkey.log"; then

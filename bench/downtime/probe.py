@@ -40,7 +40,7 @@ tries = 0
 t_rw = None
 while time.time() < t_ro + 1800:
     tries += 1
-    if subprocess.run(ssh + ["echo ok > %s/.probe" % dst], stderr=subprocess.DEVNULL).returncode == 0:
+    if subprocess.run(ssh + ["echo ok > %s/.probe" % dst], stderr=subprocess.DEVNULL, check=False).returncode == 0:
         t_rw = time.time()
         break
     time.sleep(0.05)

@@ -24,8 +24,8 @@ def _seconds(value):
 
 def node_estimate(pairs, streams, sources, throughput, small_delta, cutover_steps):
     """pairs: [{source, target}] left to migrate; streams: zfs_replicate's check-mode results per
-    pair (``item`` the pair, ``bytes`` from zfs send -nvP, or ``failed``: a source with no snapshot
-    yet); sources: zfs_info's datasets of the source trees (``used``, ``written``).
+    pair (``item`` the pair, ``sent`` and ``bytes`` from zfs send -nvP; without ``sent`` the check
+    failed: a source with no snapshot yet); sources: zfs_info's datasets of the source trees (``used``, ``written``).
     -> {bytes, sized_by, transfer_seconds, window_seconds, seconds}.
 
     A stream's size covers the newest snapshot; what was written since (``written`` of each
@@ -46,7 +46,8 @@ def node_estimate(pairs, streams, sources, throughput, small_delta, cutover_step
         top = pair["source"]
         tree = [d for d in sources if d["name"] == top or d["name"].startswith(top + "/")]
         res = by_source.get(top) or {}
-        if res.get("failed") or "bytes" not in res:
+        # A check that failed (no snapshot yet; failed_when: false keeps failed false) has no "sent".
+        if res.get("failed") or "sent" not in res:
             total += next((_prop(d, "used") for d in tree if d["name"] == top), 0)
             sized_by.add("used")
         else:

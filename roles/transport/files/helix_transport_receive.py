@@ -31,6 +31,7 @@ import json
 import os
 import re
 import secrets
+import select
 import shlex
 import socket
 import struct
@@ -43,6 +44,9 @@ MBUFFER = "/usr/bin/mbuffer"
 REFUSED = 126
 DIRECT = "helix-direct"
 DIRECT_WAIT = 60  # seconds the one-shot port waits for the sender's connection
+# A sender that loses power sends no FIN: without a limit the receive would wait for its bytes
+# for hours (TCP keepalive), and a rerun would find the dataset busy.
+STALL = 300
 
 _NAME = re.compile(r"^[A-Za-z0-9_.: -]+(/[A-Za-z0-9_.: -]+)*([@#][A-Za-z0-9_.:-]+)?$")
 _PROP = re.compile(r"^[a-z][a-z0-9_]*$|^[a-z0-9_.+-]+:[a-z0-9_.:+-]+$")  # native, or user (module:name)
@@ -58,6 +62,10 @@ _REQUIRED = {"canmount", "setuid", "exec"}
 # 3 volume), in the sender's byte order.
 _HEADER = 40
 _MAGIC = 0x2F5BACBAC
+
+
+class Stalled(Exception):
+    """The sender went silent mid-stream."""
 
 
 class Refused(Exception):
@@ -269,13 +277,17 @@ def read_header(fd):
     return header
 
 
-def pump(src, header, dst):
+def pump(src, header, dst, stall=STALL):
     """HEADER, then the rest of fd SRC, into the pipe DST (spliced in the kernel, no copy here),
-    until SRC ends or the reader is gone (its exit status says why)."""
+    until SRC ends or the reader is gone (its exit status says why). Stalled when SRC sends
+    nothing for STALL seconds: DST is closed all the same, so a resumable receive keeps what it
+    got (its resume token) and ends."""
     splice = True
     try:
         os.write(dst, header)
         while True:
+            if not select.select([src], [], [], stall)[0]:
+                raise Stalled("nothing received for %d s: the sender is gone" % stall)
             if splice:
                 try:
                     n = os.splice(src, dst, 1 << 20)
@@ -329,7 +341,11 @@ def main():
     os.close(r)
     if buf:
         buf.stdout.close()
-    pump(src, header, w)
+    try:
+        pump(src, header, w, config.get("stall_seconds", STALL))
+    except Stalled as e:
+        syslog.syslog(syslog.LOG_WARNING, "stalled %r from %s: %s" % (line[:200], peer, e))
+        sys.stderr.write("helix-transport: %s; the receive ends here, and the next run resumes it\n" % e)
     rc = zfs.wait()
     sys.exit(rc or (buf.wait() if buf else 0))
 

@@ -198,3 +198,17 @@ def test_the_stream_passes_whole_header_first(source):
         keep.close()
     else:
         os.close(src_r)
+
+
+def test_a_silent_sender_ends_the_stream_after_the_stall_limit():
+    # A sender that loses power sends no FIN: before, the receive waited on it for hours (TCP
+    # keepalive). Now the pipe to zfs receive is closed, so a resumable receive keeps a token.
+    src_r, src_w = os.pipe()
+    out_r, out_w = os.pipe()
+    os.write(src_w, b"x" * 100)
+    with pytest.raises(W.Stalled, match="nothing received for 1 s"):
+        W.pump(src_r, b"h" * 40, out_w, stall=1)
+    assert os.read(out_r, 1 << 10) == b"h" * 40 + b"x" * 100
+    assert os.read(out_r, 1) == b""  # closed: the receive sees the end of its stream
+    for fd in (src_r, src_w, out_r):
+        os.close(fd)

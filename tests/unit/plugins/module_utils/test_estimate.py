@@ -20,8 +20,9 @@ SOURCES = [ds("tank/a", 900 * MIB, 2 * MIB), ds("tank/a/x", 100 * MIB, 1 * MIB),
 
 def test_sized_by_send_estimate_plus_written_else_by_used():
     pairs = [{"source": "tank/a", "target": "t/a"}, {"source": "tank/b", "target": "t/b"}]
-    streams = [{"item": pairs[0], "bytes": 800 * MIB},
-               {"item": pairs[1], "failed": True, "msg": "tank/b has no snapshot to send"}]
+    # As registered with failed_when: false - a failed check says failed: false, but has no "sent".
+    streams = [{"item": pairs[0], "sent": [{"kind": "full"}], "bytes": 800 * MIB},
+               {"item": pairs[1], "failed": False, "msg": "tank/b has no snapshot to send"}]
     got = _estimate.node_estimate(pairs, streams, SOURCES, "100M", "4M", "10s")
     # tank/a: the stream + written in tank/a and tank/a/x (not tank/ab); tank/b: its used.
     assert got["bytes"] == (800 + 3 + 300) * MIB
