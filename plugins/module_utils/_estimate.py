@@ -85,10 +85,3 @@ def phase_estimate(per_host, hosts, serial):
     for batch in batches(hosts, serial):
         out.append({"hosts": batch, "seconds": max((per_host.get(h) or {}).get("seconds", 0) for h in batch)})
     return {"batches": out, "seconds": round(sum(b["seconds"] for b in out), 1)}
-
-
-def human_duration(seconds):
-    """3725 -> "1h 02m 05s", 42.4 -> "42s" (estimates: whole seconds)."""
-    s = int(round(seconds))
-    h, m, s = s // 3600, s % 3600 // 60, s % 60
-    return "%dh %02dm %02ds" % (h, m, s) if h else "%dm %02ds" % (m, s) if m else "%ds" % s

@@ -39,3 +39,10 @@ def parse_duration(text):
     if not m or int(m.group(1)) == 0 or isinstance(text, bool):
         raise PlanError("bad duration %r: a positive whole number and one of s, m (minutes), h, d, w, y" % (text,))
     return int(m.group(1)) * DURATION_UNITS[m.group(2)]
+
+
+def human_duration(seconds):
+    """3725 -> "1h 02m 05s", 42.4 -> "42s": a duration for people (estimates, summaries)."""
+    s = int(round(seconds))
+    h, m, s = s // 3600, s % 3600 // 60, s % 60
+    return "%dh %02dm %02ds" % (h, m, s) if h else "%dm %02ds" % (m, s) if m else "%ds" % s

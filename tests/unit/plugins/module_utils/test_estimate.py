@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.helix.zfs.plugins.module_utils import _estimate
+from ansible_collections.helix.zfs.plugins.module_utils import _estimate, _units
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 MIB = 1024 ** 2
@@ -61,7 +61,7 @@ def test_a_phase_takes_its_batches_slowest_node_each():
 
 
 def test_human_duration():
-    assert [_estimate.human_duration(s) for s in (0, 42.4, 65, 3725)] == ["0s", "42s", "1m 05s", "1h 02m 05s"]
+    assert [_units.human_duration(s) for s in (0, 42.4, 65, 3725)] == ["0s", "42s", "1m 05s", "1h 02m 05s"]
 
 
 def test_bad_serial():
