@@ -43,7 +43,8 @@ cleanup() {  # the disks back and blank: a disk detached while unplugged still n
 }
 
 step "pool pf on lab2: a mirror of c1 and c2, spares d19 and d20 (site.yml); the collector (monitoring role)"
-lab lab2 "zpool destroy -f pf 2>/dev/null; $labelclear"
+# Any pool an earlier stage left on these disks (powercut's pc, should it have failed) goes first.
+lab lab2 "for p in \$(zpool list -H -o name); do zpool status -P \$p | grep -Eq 'virtio-helix-(c[12]|d19|d20)' && zpool destroy -f \$p; done; $labelclear"
 cat >"$out/pool.yml" <<EOF2
 helix_site_pools:
   - name: pf

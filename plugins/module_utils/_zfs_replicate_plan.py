@@ -21,6 +21,17 @@ EXTRA = ("encryption", "receive_resume_token", "logicalreferenced", "keystatus")
 COLUMNS = list(LISTING_COLUMNS) + list(EXTRA)
 # The hold that keeps an interrupted receive's source snapshots until a rerun resumes it.
 RESUME_HOLD = "helix-resume"
+# zfs receive's words when an earlier receive still owns the partial state (EBUSY).
+RECEIVE_BUSY = 'partially-complete state from "zfs receive -s"'
+
+
+def receive_busy_advice(tds):
+    """Why a resume finds the target busy, and what to do: after a sender's power cut its
+    connection stays open on the target until the target's sshd gives up on it."""
+    return (" - an earlier zfs receive into %s is still running on the target: most likely the receiving end "
+            "of a send whose sender died (after a power cut, its connection stays open until the target's sshd "
+            "drops it: ClientAliveInterval for root ssh, transport_stall_seconds through helix.zfs.transport). "
+            "Nothing was changed; run the task again once it has ended, and it resumes" % tds)
 # Stream flags, kept the same along a chain (changing them between incrementals breaks it).
 FLAGS = {"large_blocks": "-L", "embedded": "-e", "compressed": "-c"}
 

@@ -334,7 +334,10 @@ class Replicator:
                 res = self.src_cli.stream(send, self.sink(step["recv"]), direct=self.p["direct_stream"],
                                           shown=rplan.shown(step["recv"], self.p["target_host"], self.p["direct_stream"]))
             except ZfsCommandError as e:
-                if "-s" in step["recv"]:  # resumable: what was received stays, and a rerun goes on from it
+                if rplan.RECEIVE_BUSY in (e.stderr or ""):
+                    e.msg += rplan.receive_busy_advice(tds)
+                    e.args = (e.msg,)
+                elif "-s" in step["recv"]:  # resumable: what was received stays, and a rerun goes on from it
                     held = self.hold_for_resume(tds, send)
                     e.msg += (" - the target keeps what was received as a resume token on %s; run the task again "
                               "to resume from it" % tds)

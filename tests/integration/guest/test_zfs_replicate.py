@@ -230,7 +230,25 @@ def test_a_stale_token_is_aborted_and_the_send_starts_over(pools, fast_txgs):
     sh("zfs snapshot htsrc/st@a")
     args = {"source": "htsrc/st", "target": "pdst/st", "target_host": PEER}
     first = _interrupted_replicate(args)
-    assert first.get("failed") and peer("zfs get -H -o value receive_resume_token pdst/st").strip() != "-"
+    token = peer("zfs get -H -o value receive_resume_token pdst/st").strip()
+    assert first.get("failed") and token != "-"
+    # A receive still owns the partial state (a dead sender's, whose connection stayed open): a
+    # resume meanwhile says so, and the next run after it ended resumes.
+    holder = subprocess.Popen("zfs send -t %s | { head -c 65536; sleep 300; } | ssh %s zfs receive -s pdst/st"
+                              % (token, PEER), shell=True, start_new_session=True)
+    for _ in range(60):
+        if peer("pgrep -f '[z]fs receive -s pdst/st' >/dev/null && echo y; true").strip() == "y":
+            break
+        sh("sleep 0.5")
+    busy = run_module("zfs_replicate", args)
+    os.killpg(holder.pid, 9)
+    holder.wait()
+    peer("pkill -9 -f '[z]fs receive -s pdst/st'; true")  # as sshd ends a dead client's session
+    assert busy.get("failed") and "an earlier zfs receive into pdst/st is still running on the target" in busy["msg"], busy
+    for _ in range(60):
+        if peer("pgrep -f '[z]fs receive -s pdst/st' >/dev/null || echo gone; true").strip() == "gone":
+            break
+        sh("sleep 0.5")
     # The snapshot the token points at goes away on the source (its resume hold released on
     # purpose): the token is stale.
     sh("zfs release helix-resume htsrc/st@a && zfs destroy htsrc/st@a && zfs snapshot htsrc/st@b")
