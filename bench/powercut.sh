@@ -29,8 +29,10 @@ done_cuts=$(wc -l <"$summary")
   echo "its two power-cut disks, each behind nbdkit's write-back cache filter, so a cut (nbdkit and QEMU"
   echo "killed at once) loses every write the guest had not flushed. Each cut comes 12 s into a write"
   echo "loop (2 KiB records, each fsync-acknowledged before its number is logged on the controller), a"
-  echo "snapshot a second and a replication to lab1 (24 MiB new each time); lab2 then boots with the boot"
-  echo "role's units, which import the pool by themselves."
+  echo "snapshot a second and a replication to lab1 (24 MiB new each time); the last cut waits for the"
+  echo "replication's stream instead (192 MiB), so lab2 dies mid-stream and the next replication must"
+  echo "resume (lab1's sshd drops the dead sender: ClientAliveInterval 5, CountMax 2). lab2 then boots"
+  echo "with the boot role's units, which import the pool by themselves."
   echo
   echo "$done_cuts of $cuts cuts done ($((SECONDS - t0)) s)$([ "$rc" = 0 ] || echo "; the run stopped: see below")."
   echo
