@@ -16,7 +16,9 @@
 #   placement   plan.yml and rebalance.yml on lab1..lab3, then lab4 added (boots lab3, lab4)
 #   transport   the replication transport role on lab1 and lab2: a restricted, non-root receive
 #               through a forced command; what it refuses; lab3 joins and leaves
-#   powercut    the boot role, then lab2 power-cut twice (its write-back disks lose what was not
+#   replication the replication role's timer on lab1 pushing a tree to lab2 and lab3 through the
+#               transport: lab3 unreachable, the source's prune, the catch-up, the alerts
+#   powercut    the boot role, then lab2 power-cut mid-stream (its write-back disks lose what was not
 #               flushed) during writes, snapshots and a replication: nothing acknowledged is lost
 #   faults      lab2's disks: one unplugged, zinject errors on another; the collector and alerts,
 #               site.yml's message, faulty_disks.yml putting the spares in
@@ -31,8 +33,8 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 t_setup=$SECONDS
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit changelog sanity lint promtool lab guest targets site fleet placement transport powercut faults crash)
-lab_stages=(lab guest targets site fleet placement transport powercut faults crash)
+[ ${#stages[@]} -gt 0 ] || stages=(unit changelog sanity lint promtool lab guest targets site fleet placement transport replication powercut faults crash)
+lab_stages=(lab guest targets site fleet placement transport replication powercut faults crash)
 want() { local s; for s in "${stages[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 wants_lab() { local s; for s in "${lab_stages[@]}"; do want "$s" && return 0; done; return 1; }
 out=$(cd "$here/.." && pwd)/tests/output
@@ -136,6 +138,7 @@ want site && stage site bash tests/site_twice.sh
 want fleet && stage fleet mitogen bash tests/fleet.sh
 want placement && stage placement mitogen bash tests/placement.sh
 want transport && stage transport mitogen bash tests/transport.sh
+want replication && stage replication mitogen bash tests/replication.sh
 want powercut && stage powercut mitogen bash tests/powercut.sh
 want faults && stage faults mitogen bash tests/faults.sh
 want crash && stage crash mitogen bash tests/crash.sh

@@ -56,6 +56,11 @@ METRICS = {
         "gauge", "Creation of the newest snapshot sent from the dataset (its newest bookmark)."),
     "replica_newest_snapshot_timestamp_seconds": (
         "gauge", "Creation of the newest snapshot received by a helix:role=replica dataset; 0 when it has none."),
+    "replication_target_last_success_timestamp_seconds": (
+        "gauge", "When the replication timer last brought this target up to the tree's newest snapshot; 0 never."),
+    "replication_target_last_attempt_timestamp_seconds": ("gauge", "When the replication timer last tried this target."),
+    "replication_target_failures": ("gauge", "The replication timer's failed runs to this target in a row (0 after a success)."),
+    "replication_target_sent_bytes_total": ("counter", "Bytes the replication timer has sent to this target."),
     "collector_success": ("gauge", "1 when every zpool/zfs call and schedule was read, else 0."),
     "collector_last_run_timestamp_seconds": ("gauge", "When the collector last ran."),
     "collector_duration_seconds": ("gauge", "How long the collector's run took."),
@@ -244,10 +249,22 @@ def add_snapshots(m, datasets, listing, schedules, now):
             m.add("replication_last_sent_timestamp_seconds", _creation(marks), dataset=ds)
 
 
-def render(now, pools=None, sizes=None, datasets=None, listing=None, schedules=(), success=True, duration=None):
+def add_replication_targets(m, states):
+    """Per (tree, target), what the replication timer's last runs left (_replication.next_state)."""
+    for st in states:
+        labels = {"dataset": st["source"], "target": st["target"]}
+        m.add("replication_target_last_success_timestamp_seconds", st.get("last_success", 0), **labels)
+        m.add("replication_target_last_attempt_timestamp_seconds", st.get("last_attempt", 0), **labels)
+        m.add("replication_target_failures", st.get("failures", 0), **labels)
+        m.add("replication_target_sent_bytes_total", st.get("sent_bytes_total", 0), **labels)
+
+
+def render(now, pools=None, sizes=None, datasets=None, listing=None, schedules=(), success=True, duration=None,
+           replication=()):
     """The textfile. Each input may be None (its call failed): its series are left out, and
     ``success`` should then be False so the collector alert fires."""
     m = Exposition()
+    add_replication_targets(m, replication)
     if pools is not None:
         add_pools(m, pools, sizes)
     if datasets is not None:

@@ -46,3 +46,13 @@ def human_duration(seconds):
     s = int(round(seconds))
     h, m, s = s // 3600, s % 3600 // 60, s % 60
     return "%dh %02dm %02ds" % (h, m, s) if h else "%dm %02ds" % (m, s) if m else "%ds" % s
+
+
+def human_size(n):
+    """12345678 -> "11.8 MiB": a size for people, in ZFS's powers of 1024."""
+    n = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return ("%d %s" % (n, unit)) if unit == "B" else ("%.1f %s" % (n, unit))
+        n /= 1024
+    return None  # not reached

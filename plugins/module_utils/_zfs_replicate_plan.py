@@ -32,6 +32,8 @@ def receive_busy_advice(tds):
             "of a send whose sender died (after a power cut, its connection stays open until the target's sshd "
             "drops it: ClientAliveInterval for root ssh, transport_stall_seconds through helix.zfs.transport). "
             "Nothing was changed; run the task again once it has ended, and it resumes" % tds)
+
+
 # Stream flags, kept the same along a chain (changing them between incrementals breaks it).
 FLAGS = {"large_blocks": "-L", "embedded": "-e", "compressed": "-c"}
 

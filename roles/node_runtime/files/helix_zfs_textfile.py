@@ -15,14 +15,13 @@ import glob
 import json
 import os
 import sys
-import tempfile
 import time
 
 # The role installs the collection's module_utils beside this file (python puts this file's
 # directory first on sys.path).
 from ansible_collections.helix.zfs.plugins.module_utils import _metrics as metrics
 from ansible_collections.helix.zfs.plugins.module_utils import _zpool_status as zs
-from ansible_collections.helix.zfs.plugins.module_utils._node import Node
+from ansible_collections.helix.zfs.plugins.module_utils._node import Node, write_atomic
 from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCli
 
@@ -39,7 +38,22 @@ def read_schedules(directory):
     return out, errors
 
 
-def collect(cli, schedule_dir):
+def read_replication(directory):
+    """The replication timers' states (one JSON file per tree and target) -> ([state], [errors])."""
+    out, errors = [], []
+    for path in sorted(glob.glob(os.path.join(directory, "*.json"))):
+        try:
+            with open(path) as f:
+                st = json.load(f)
+            if not (isinstance(st, dict) and st.get("source") and st.get("target")):
+                raise ValueError("not a replication state (source, target)")
+            out.append(st)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            errors.append("%s: %s" % (path, e))
+    return out, errors
+
+
+def collect(cli, schedule_dir, replication_dir="/var/lib/helix-zfs/replication"):
     """(render()'s keyword arguments, [errors]). Each call on its own: one that fails leaves
     the others' series in the file."""
     calls = {
@@ -55,54 +69,20 @@ def collect(cli, schedule_dir):
         except (HelixError, OSError, ValueError, KeyError, TypeError) as e:
             errors.append("%s: %s" % (key, e))
     state["schedules"], bad = read_schedules(schedule_dir)
-    return state, errors + bad
-
-
-TMP_PREFIX, TMP_SUFFIX = ".helix_zfs.", ".tmp"
-STALE_TMP = 600  # a temporary file this old was left by a run that was killed
-
-
-def remove_stale_temporaries(directory, now):
-    for path in glob.glob(os.path.join(directory, TMP_PREFIX + "*" + TMP_SUFFIX)):
-        try:
-            if now - os.stat(path).st_mtime > STALE_TMP:
-                os.unlink(path)
-        except OSError:  # gone already, or not ours to remove
-            pass
-
-
-def write_atomic(path, text):
-    """Write beside ``path``, flush it to disk and rename over it, so node_exporter never reads
-    half a file, and a power cut leaves the old file or the new one (node_exporter reads only
-    *.prom, so the temporary name is skipped)."""
-    directory = os.path.dirname(path) or "."
-    remove_stale_temporaries(directory, time.time())
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=TMP_PREFIX, suffix=TMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # node_exporter runs as its own user
-        os.rename(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    dfd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dfd)  # the rename itself
-    finally:
-        os.close(dfd)
+    state["replication"], bad_states = read_replication(replication_dir)
+    return state, errors + bad + bad_states
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--output", default="/var/lib/prometheus/node-exporter/helix_zfs.prom")
     p.add_argument("--schedules", default="/etc/helix-zfs/snapshot")
+    p.add_argument("--replication", default="/var/lib/helix-zfs/replication",
+                   help="the replication timers' state directory (helix.zfs.replication)")
     a = p.parse_args()
     t0, now = time.monotonic(), time.time()
     try:
-        state, errors = collect(ZfsCli(Node()), a.schedules)
+        state, errors = collect(ZfsCli(Node()), a.schedules, a.replication)
         text = metrics.render(now, success=not errors, duration=time.monotonic() - t0, **state)
     except Exception as e:  # pylint: disable=broad-except  # anything unforeseen still reports failure
         errors = ["collector: %r" % e]

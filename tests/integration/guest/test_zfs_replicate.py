@@ -236,7 +236,7 @@ def test_a_stale_token_is_aborted_and_the_send_starts_over(pools, fast_txgs):
     # resume meanwhile says so, and the next run after it ended resumes.
     holder = subprocess.Popen("zfs send -t %s | { head -c 65536; sleep 300; } | ssh %s zfs receive -s pdst/st"
                               % (token, PEER), shell=True, start_new_session=True)
-    for _ in range(60):
+    for _try in range(60):
         if peer("pgrep -f '[z]fs receive -s pdst/st' >/dev/null && echo y; true").strip() == "y":
             break
         sh("sleep 0.5")
@@ -245,7 +245,7 @@ def test_a_stale_token_is_aborted_and_the_send_starts_over(pools, fast_txgs):
     holder.wait()
     peer("pkill -9 -f '[z]fs receive -s pdst/st'; true")  # as sshd ends a dead client's session
     assert busy.get("failed") and "an earlier zfs receive into pdst/st is still running on the target" in busy["msg"], busy
-    for _ in range(60):
+    for _try in range(60):
         if peer("pgrep -f '[z]fs receive -s pdst/st' >/dev/null || echo gone; true").strip() == "gone":
             break
         sh("sleep 0.5")

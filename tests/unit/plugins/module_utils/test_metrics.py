@@ -39,6 +39,12 @@ def node(fixture_text):
         "schedules": [m.schedule(TENANTS),
                       m.schedule({"datasets": ["htmon/app", "htmon/gone"], "policy": "6h:15m, 2d:1h"}),
                       m.schedule({"datasets": ["htmon/tenants/acme"], "policy": {"frequent": {"every": "5m", "keep": 3}}})],
+        # What the replication timer left: lab2 up to date, lab3 down for three runs.
+        "replication": [
+            {"source": "htmon/app", "target": "lab2", "last_success": NOW - 60, "last_attempt": NOW - 62,
+             "failures": 0, "sent_bytes_total": 5 << 20},
+            {"source": "htmon/app", "target": "lab3", "last_success": NOW - 3600, "last_attempt": NOW - 62,
+             "failures": 3, "sent_bytes_total": 1 << 20, "last_error": "ssh: connect to host lab3: No route to host"}],
     }
 
 
@@ -297,3 +303,12 @@ def test_replicas_under_a_recursive_schedule_have_no_staleness(node):
     text = m.render(NOW, **node)
     assert 'dataset="htmon/app"' in "\n".join(samples(text, "snapshot_newest_timestamp_seconds"))
     assert "htmon/replica" not in "\n".join(samples(text, "snapshot_newest_timestamp_seconds"))
+
+
+def test_replication_targets(node):
+    text = m.render(NOW, replication=node["replication"])
+    assert samples(text, "replication_target_last_success_timestamp_seconds") == [
+        'helix_zfs_replication_target_last_success_timestamp_seconds{dataset="htmon/app",target="lab2"} %d' % (NOW - 60),
+        'helix_zfs_replication_target_last_success_timestamp_seconds{dataset="htmon/app",target="lab3"} %d' % (NOW - 3600)]
+    assert samples(text, "replication_target_failures")[1].endswith('target="lab3"} 3')
+    assert samples(text, "replication_target_sent_bytes_total")[0].endswith(" %d" % (5 << 20))

@@ -1,0 +1,126 @@
+# Copyright (c) helix.zfs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""python3 /usr/local/lib/helix-zfs/helix_zfs_replicate.py [--check] CONFIG.json: push each
+replicated tree to each of its targets now. Run by a systemd timer (helix.zfs.replication role),
+so replicas stay fresh while the controller is away.
+
+It is helix.zfs.zfs_replicate's engine (module_utils/_zfs_replicate_run.py), once per (tree,
+target): the same reads, plan and commands. The per-target cursor is a hold on the source
+(helix-repl-TARGET) on the newest snapshot that target has, so no pruning on the source can take
+the last common snapshot of a target that is down, however long; a target no longer configured
+has its holds released. A tree's targets go one after the other (the same snapshot to each);
+trees go in parallel, up to ``parallel``. Each (tree, target) leaves its state in ``state_dir``
+(last success, last attempt, bytes, failures in a row) for the monitoring collector. With
+--check: what each target would be sent, nothing changed. Prints one JSON line.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.helix.zfs.plugins.module_utils import _zfs_replicate_run as rrun
+from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError
+from ansible_collections.helix.zfs.plugins.module_utils._node import NodeRun, write_atomic
+from ansible_collections.helix.zfs.plugins.module_utils._units import human_duration, human_size
+from ansible_collections.helix.zfs.plugins.module_utils._replication import (
+    HOLD_PREFIX, hold_tag, stale_holds, state_file, next_state)
+from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCli
+
+
+def release_stale(tree, check):
+    """Release the cursors of targets the tree no longer has. -> [argv]."""
+    node = NodeRun({}, check)
+    cli = ZfsCli(node)
+    src = rrun.listing(cli, tree["source"], tree.get("recursive", False))
+    held = rrun.held(cli, [s for snaps in src["snaps"].values() for s in snaps])
+    cmds = stale_holds(held, [t["name"] for t in tree["targets"]])
+    if not check:
+        for argv in cmds:
+            cli.run(argv, ok_rcs=(0, 1))  # 1: released meanwhile
+    return cmds
+
+
+def push(tree, target, check):
+    """One (tree, target): zfs_replicate's engine with the target's cursor as its hold."""
+    p = rrun.params(source=tree["source"], recursive=tree.get("recursive", False), target=target["dataset"],
+                    target_host=target["host"], hold=hold_tag(target["name"]), **target.get("options", {}))
+    node = NodeRun(p, check)
+    t0 = time.time()
+    try:
+        r = rrun.run(node, ZfsCli(node))
+        return dict(r, failed=False, started=t0)
+    except HelixError as e:
+        return dict(e.as_result(), failed=True, started=t0)
+
+
+def summary_line(source, name, r, check):
+    """One line per target for the journal: what went, how fast, or why not."""
+    head = "%s -> %s: " % (source, name)
+    if r.get("failed"):
+        return head + "FAILED: " + str(r.get("msg"))
+    if not r.get("sent"):
+        return head + "up to date"
+    kinds = ", ".join(s["kind"] for s in r["sent"])
+    if check:
+        return head + "would send %s (%s)" % (human_size(r.get("bytes") or 0), kinds)
+    rate = human_size(r["throughput"])
+    return head + "sent %s in %s (%s/s): %s" % (human_size(r["bytes"]), human_duration(r["seconds"]), rate, kinds)
+
+
+def run_tree(tree, conf, check):
+    out = {"source": tree["source"], "released": [], "targets": {}}
+    try:
+        out["released"] = release_stale(tree, check)
+    except HelixError as e:  # the source can't be read: every target fails alike
+        out["failed"] = e.msg
+    for target in tree["targets"]:
+        if "failed" in out:
+            r = {"failed": True, "msg": out["failed"], "started": time.time()}
+        else:
+            r = push(tree, target, check)
+        keys = ("failed", "msg", "changed", "commands", "bytes", "seconds", "resumed", "sent")
+        out["targets"][target["name"]] = {k: r.get(k) for k in keys}
+        print(summary_line(tree["source"], target["name"], r, check), flush=True)
+        if not check:
+            path = state_file(conf["state_dir"], tree["source"], target["name"])
+            try:
+                with open(path) as f:
+                    old = json.load(f)
+            except (OSError, ValueError):
+                old = {}
+            write_atomic(path, json.dumps(next_state(old, tree["source"], target, r, time.time()), sort_keys=True))
+    return out
+
+
+def forget_removed(conf):
+    """State files of (tree, target) pairs no longer configured go (their series with them)."""
+    keep = {os.path.basename(state_file(conf["state_dir"], t["source"], x["name"]))
+            for t in conf["trees"] for x in t["targets"]}
+    for name in os.listdir(conf["state_dir"]):
+        if name.endswith(".json") and name not in keep:
+            os.unlink(os.path.join(conf["state_dir"], name))
+
+
+def main():
+    a = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    a.add_argument("--check", action="store_true", help="plan only: what each target would be sent")
+    a.add_argument("config")
+    args = a.parse_args()
+    with open(args.config) as f:
+        conf = json.load(f)
+    if not args.check:
+        os.makedirs(conf["state_dir"], exist_ok=True)
+    with ThreadPoolExecutor(max_workers=max(1, int(conf.get("parallel", 1)))) as pool:
+        trees = list(pool.map(lambda t: run_tree(t, conf, args.check), conf["trees"]))
+    if not args.check:
+        forget_removed(conf)
+    failed = [(t["source"], n) for t in trees for n, r in t["targets"].items() if r["failed"]]
+    print(json.dumps({"changed": any(r["changed"] or t["released"] for t in trees for r in t["targets"].values()),
+                      "failed": bool(failed), "trees": trees, "hold_prefix": HOLD_PREFIX}))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Continuous replication (helix.zfs.replication) from lab1 to lab2 and lab3 through the transport
+# (helix.zfs.transport), the timer's runs started by hand (systemctl start, as the timer does):
+#   1. the role: check, apply, apply again, check again; the first run sends rp/app and rp/app/db
+#      in full to both targets, each target's cursor (hold helix-repl-TARGET) on the newest;
+#   2. lab3 unreachable (its tunnel address refused on lab1) for three runs, a snapshot before
+#      each: lab2 gets each one, lab3's failures count; then lab1 prunes every snapshot zfs lets
+#      it: lab3's cursor stays (held), fewer snapshots remain than the runs; the collector's
+#      output fires the failing and behind alerts (promtool);
+#   3. lab3 back: check mode says it is behind and what it would be sent; the next run sends it
+#      incrementally (no full resend); the alerts resolve;
+#   4. lab3 dropped from the trees: the next run releases its cursor.
+# Boots lab3 if it is not up.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+out=$repo/tests/output/replication
+rm -rf "$out" && mkdir -p "$out"
+lab() { bash lab/helix-lab ssh "$@"; }
+fail() { echo "replication: FAILED: $*" >&2; exit 1; }
+step() { echo; echo "--- replication: [$SECONDS s] $*"; }
+inv=(-i inventories/lab -i tests/replication/hosts.yml)
+play() {  # play LOG ARGS...
+  local log=$out/$1.log; shift
+  local rc=0
+  ansible-playbook "${inv[@]}" "$@" >"$log" 2>&1 || rc=$?
+  [ "$rc" = 0 ] || { tail -n 30 "$log"; fail "$(basename "$log") failed (rc $rc)"; }
+}
+changed() { awk '/^lab[0-9] +:/ {for (i = 1; i <= NF; i++) if ($i ~ /^changed=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' "$out/$1.log"; }
+run_timer() {  # run_timer N: the timer's service once on lab1; its JSON line to $out/runN.json
+  lab lab1 "systemctl start helix-zfs-replicate.service" >/dev/null 2>&1 || true
+  lab lab1 "journalctl -u helix-zfs-replicate.service -o cat --no-pager -n 50 | grep '^{' | tail -n 1" >"$out/run$1.json"
+}
+field() {  # field N TARGET KEY: from run N's result for rp/app -> TARGET
+  python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["trees"][0]["targets"][sys.argv[2]]
+v = r.get(sys.argv[3]); print(",".join(s["kind"] for s in v) if sys.argv[3] == "sent" else v)' "$out/run$1.json" "$2" "$3"
+}
+newest() { lab "$1" "zfs list -H -o guid -t snapshot -s createtxg $2 | tail -n 1"; }
+collect() {  # collect NAME: the collector's output on lab1, checked by promtool
+  lab lab1 "python3 /usr/local/lib/helix-zfs/helix_zfs_textfile.py --output /tmp/helix_zfs.prom >/dev/null && cat /tmp/helix_zfs.prom" >"$out/$1.prom"
+  promtool check metrics <"$out/$1.prom" || fail "promtool check metrics: $1"
+}
+
+step "lab3 up; file-backed pools rp on lab1, lab2 and lab3; lab1's rp/app and rp/app/db"
+bash lab/helix-lab up -n 3 >"$out/lab-up.log" 2>&1 || { tail -n 20 "$out/lab-up.log"; fail "lab3 did not come up"; }
+for h in lab1 lab2 lab3; do
+  lab "$h" "systemctl disable -q --now helix-zfs-replicate.timer 2>/dev/null; rm -rf /var/lib/helix-zfs/replication
+    zpool destroy -f rp 2>/dev/null; rm -f /var/tmp/rp.img; truncate -s 512M /var/tmp/rp.img
+    zpool create -f -O mountpoint=/rp rp /var/tmp/rp.img"
+done
+lab lab1 "zfs create rp/app && zfs create rp/app/db && head -c 4M /dev/urandom >/rp/app/a && head -c 2M /dev/urandom >/rp/app/db/b
+  && zfs snapshot -r rp/app@s0"
+for h in lab2 lab3; do lab "$h" "zfs create rp/in"; done
+cleanup() {
+  lab lab1 "ip route del unreachable $lab3_at 2>/dev/null; systemctl disable -q --now helix-zfs-replicate.timer 2>/dev/null
+    rm -f /etc/systemd/system/helix-zfs-replicate.* /etc/helix-zfs/replication.json; rm -rf /var/lib/helix-zfs/replication; true" || true
+  for h in lab1 lab2 lab3; do lab "$h" "zpool destroy -f rp 2>/dev/null; rm -f /var/tmp/rp.img; true" || true; done
+}
+lab3_at=none
+trap cleanup EXIT
+
+step "1. the transport on lab1-3; the replication role on lab1: check, apply, apply again, check again"
+play check1 --check tests/replication/replication.yml
+play apply1 tests/replication/replication.yml
+play apply2 tests/replication/replication.yml
+play check2 --check tests/replication/replication.yml
+echo "    changed: apply $(changed apply1), again $(changed apply2), check again $(changed check2)"
+[ "$(changed apply2)" = 0 ] || fail "the second apply changed something"
+[ "$(changed check2)" = 0 ] || fail "--check after the apply reports changes"
+lab lab1 "systemctl is-active -q helix-zfs-replicate.timer" || fail "the timer is not active"
+run_timer 1
+for t in lab2 lab3; do
+  [ "$(field 1 "$t" sent)" = "full,full" ] || fail "the first run did not send rp/app and rp/app/db in full to $t ($(field 1 "$t" sent))"
+  [ "$(newest "$t" rp/in/app/db)" = "$(newest lab1 rp/app/db)" ] || fail "$t does not hold lab1's rp/app/db@s0"
+  lab lab1 "zfs holds -H rp/app@s0 rp/app/db@s0" | grep -c "helix-repl-$t" | grep -qx 2 || fail "no cursor hold of $t on rp/app@s0 and rp/app/db@s0"
+done
+lab lab2 "journalctl -q -t helix-transport --no-pager | grep -c ' ran receive .*rp/in/app'" >/dev/null || fail "lab2's receives did not go through the transport's forced command"
+echo "    run 1: rp/app and rp/app/db in full to lab2 and lab3 ($(field 1 lab2 bytes) and $(field 1 lab3 bytes) bytes); cursors helix-repl-lab2, helix-repl-lab3 on @s0"
+
+step "2. lab3 unreachable for three runs, then lab1 prunes"
+lab3_at=$(lab lab1 "awk '\$1 == \"Host\" {h = \$2} h == \"lab3\" && \$1 == \"HostName\" {print \$2}' /etc/helix-transport/ssh_config")
+lab lab1 "ip route add unreachable $lab3_at"
+for n in 2 3 4; do
+  lab lab1 "head -c 1M /dev/urandom >/rp/app/db/c$n && zfs snapshot -r rp/app@s$((n - 1))"
+  run_timer "$n"
+  [ "$(field "$n" lab2 failed)" = False ] || fail "run $n failed to lab2: $(field "$n" lab2 msg)"
+  [ "$(field "$n" lab3 failed)" = True ] || fail "run $n reached lab3"
+done
+[ "$(newest lab2 rp/in/app/db)" = "$(newest lab1 rp/app/db)" ] || fail "lab2 is not up to date"
+# The source prunes all it can: zfs refuses the snapshots a hold keeps.
+lab lab1 "for s in \$(zfs list -H -o name -t snapshot -s createtxg rp/app | head -n -1); do zfs destroy -r \$s 2>/dev/null || true; done"
+left=$(lab lab1 "zfs list -H -o name -t snapshot rp/app | sed 's/.*@//' | paste -sd' '")
+[ "$left" = "s0 s3" ] || fail "after the prune lab1 has $left, not s0 (lab3's cursor) and s3 (the newest, lab2's)"
+echo "    runs 2-4: lab2 got s1, s2, s3; lab3 failed 3 times ($(field 4 lab3 msg | cut -c1-80)...); the prune left $left (s0: lab3's cursor)"
+collect down
+lab3_age=$(python3 - "$out/down.prom" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+now = float(re.search(r"^helix_zfs_collector_last_run_timestamp_seconds (\S+)", text, re.M).group(1))
+last = float(re.search(r'^helix_zfs_replication_target_last_success_timestamp_seconds\{dataset="rp/app",target="lab3"\} (\S+)', text, re.M).group(1))
+s = int(130 * 60 + now - last)
+print("%dh %dm %ds" % (s // 3600, s % 3600 // 60, s % 60))
+EOF
+)
+
+step "3. lab3 back: check mode says what it would get; the next run sends it incrementally"
+lab lab1 "ip route del unreachable $lab3_at"
+play check3 --check tests/replication/role.yml
+grep -o 'rp/app -> lab3: [^"]*' "$out/check3.log" | head -n 1 >"$out/behind"
+grep -q "behind, the next run sends .* (incremental)" "$out/behind" || { cat "$out/behind"; fail "check mode does not say lab3 is behind"; }
+run_timer 5
+[ "$(field 5 lab3 failed)" = False ] || fail "run 5 failed to lab3: $(field 5 lab3 msg)"
+case "$(field 5 lab3 sent)" in *full*) fail "lab3 was sent a full stream again ($(field 5 lab3 sent))" ;; esac
+[ "$(newest lab3 rp/in/app/db)" = "$(newest lab1 rp/app/db)" ] || fail "lab3 did not catch up"
+lab lab1 "zfs holds -H rp/app@s0 2>/dev/null" | grep -q helix-repl && fail "s0 is still held after lab3 caught up"
+collect back
+echo "    $(cat "$out/behind"); run 5: $(field 5 lab3 sent) to lab3, $(field 5 lab3 bytes) bytes"
+python3 tests/promtool/prom2test.py "$out/down.prom" "$out/back.prom" tests/promtool/replication_down.yml \
+  | sed "s/ AGE ago/ $lab3_age ago/" >"$out/replication_down.test.yml"
+bash tests/promtool/render_rules.sh "$out/helix_zfs.rules.yml"
+(cd "$out" && promtool test rules replication_down.test.yml >promtool.log 2>&1) || { cat "$out/promtool.log"; fail "the alert test failed"; }
+echo "    promtool: HelixZfsReplicationFailing and HelixZfsReplicationTargetBehind fire for lab3 while it was away, and resolve"
+
+step "4. lab3 dropped from the trees: the next run releases its cursor"
+python3 - tests/replication/hosts.yml "$out/without-lab3.yml" <<'EOF'
+import sys, yaml
+inv = yaml.safe_load(open(sys.argv[1]))
+tree = inv["replication_nodes"]["hosts"]["lab1"]["replication_trees"][0]
+tree["targets"] = [t for t in tree["targets"] if t["host"] != "lab3"]
+yaml.safe_dump(inv, open(sys.argv[2], "w"))
+EOF
+lab lab1 "zfs snapshot -r rp/app@s4"
+inv=(-i inventories/lab -i "$out/without-lab3.yml")
+play apply3 tests/replication/role.yml
+run_timer 6
+[ "$(lab lab1 "zfs list -H -o name -t snapshot -r rp/app | xargs zfs holds -H | grep -c helix-repl-lab3" || true)" = 0 ] || fail "lab3's cursor holds are still there"
+echo "    run 6: lab3's holds released; lab2's cursor on @s4"
+echo "replication: all checks passed"
