@@ -10,6 +10,8 @@
 #   3. lab3 back: check mode says it is behind and what it would be sent; the next run sends it
 #      incrementally (no full resend); the alerts resolve;
 #   4. lab3 dropped from the trees: the next run releases its cursor.
+# A second tree, rp/hk (to lab2), takes its own snapshots by a policy, with a pre hook that fails:
+# no snapshot, the post hook runs told so, the hook alert fires.
 # Boots lab3 if it is not up.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,21 +51,28 @@ for h in lab1 lab2 lab3; do
     zpool create -f -O mountpoint=/rp rp /var/tmp/rp.img"
 done
 lab lab1 "zfs create rp/app && zfs create rp/app/db && head -c 4M /dev/urandom >/rp/app/a && head -c 2M /dev/urandom >/rp/app/db/b
-  && zfs snapshot -r rp/app@s0"
+  && zfs snapshot -r rp/app@s0 && zfs create rp/hk && zfs snapshot rp/hk@s0 && rm -f /var/tmp/post-hook.log"
 for h in lab2 lab3; do lab "$h" "zfs create rp/in"; done
 cleanup() {
   lab lab1 "ip route del unreachable $lab3_at 2>/dev/null; systemctl disable -q --now helix-zfs-replicate.timer 2>/dev/null
-    rm -f /etc/systemd/system/helix-zfs-replicate.* /etc/helix-zfs/replication.json; rm -rf /var/lib/helix-zfs/replication; true" || true
+    rm -f /etc/systemd/system/helix-zfs-replicate.* /etc/helix-zfs/replication.json /var/tmp/post-hook.log
+    rm -rf /var/lib/helix-zfs/replication; true" || true
   for h in lab1 lab2 lab3; do lab "$h" "zpool destroy -f rp 2>/dev/null; rm -f /var/tmp/rp.img; true" || true; done
 }
 lab3_at=none
 trap cleanup EXIT
 
 step "1. the transport on lab1-3; the replication role on lab1: check, apply, apply again, check again"
-play check1 --check tests/replication/replication.yml
-play apply1 tests/replication/replication.yml
-play apply2 tests/replication/replication.yml
-play check2 --check tests/replication/replication.yml
+# The README's inventory block is this test's inventory, and its playbook this test's playbook.
+awk '/^```yaml replication-inventory$/ {on = 1; next} /^```/ {on = 0} on' README.md >"$out/readme-hosts.yml"
+python3 -c 'import sys, yaml; sys.exit(yaml.safe_load(open(sys.argv[1])) != yaml.safe_load(open(sys.argv[2])))' \
+  "$out/readme-hosts.yml" tests/replication/hosts.yml || fail "the README's replication inventory is not tests/replication/hosts.yml"
+awk '/^```yaml replication-playbook$/ {on = 1; print "---"; next} /^```/ {on = 0} on' README.md >"$out/replication.yml"
+[ -s "$out/replication.yml" ] || fail "the README has no replication playbook"
+play check1 --check "$out/replication.yml"
+play apply1 "$out/replication.yml"
+play apply2 "$out/replication.yml"
+play check2 --check "$out/replication.yml"
 echo "    changed: apply $(changed apply1), again $(changed apply2), check again $(changed check2)"
 [ "$(changed apply2)" = 0 ] || fail "the second apply changed something"
 [ "$(changed check2)" = 0 ] || fail "--check after the apply reports changes"
@@ -75,6 +84,9 @@ for t in lab2 lab3; do
   lab lab1 "zfs holds -H rp/app@s0 rp/app/db@s0" | grep -c "helix-repl-$t" | grep -qx 2 || fail "no cursor hold of $t on rp/app@s0 and rp/app/db@s0"
 done
 lab lab2 "journalctl -q -t helix-transport --no-pager | grep -c ' ran receive .*rp/in/app'" >/dev/null || fail "lab2's receives did not go through the transport's forced command"
+[ "$(lab lab1 "cat /var/tmp/post-hook.log")" = "pre_rc=3 snapshots= source=rp/hk" ] || fail "rp/hk's post hook did not run, told the pre hook's rc"
+[ "$(lab lab1 "zfs list -H -o name -t snapshot rp/hk")" = "rp/hk@s0" ] || fail "rp/hk got a snapshot although its pre hook failed"
+echo "    rp/hk: its pre hook failed (rc 3): no snapshot; its post hook ran, told pre_rc=3"
 echo "    run 1: rp/app and rp/app/db in full to lab2 and lab3 ($(field 1 lab2 bytes) and $(field 1 lab3 bytes) bytes); cursors helix-repl-lab2, helix-repl-lab3 on @s0"
 
 step "2. lab3 unreachable for three runs, then lab1 prunes"

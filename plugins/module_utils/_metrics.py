@@ -61,6 +61,8 @@ METRICS = {
     "replication_target_last_attempt_timestamp_seconds": ("gauge", "When the replication timer last tried this target."),
     "replication_target_failures": ("gauge", "The replication timer's failed runs to this target in a row (0 after a success)."),
     "replication_target_sent_bytes_total": ("counter", "Bytes the replication timer has sent to this target."),
+    "replication_hook_failures": (
+        "gauge", "The replication timer's runs in a row whose snapshot step failed (a pre hook, or the snapshot); 0 after a good one."),
     "collector_success": ("gauge", "1 when every zpool/zfs call and schedule was read, else 0."),
     "collector_last_run_timestamp_seconds": ("gauge", "When the collector last ran."),
     "collector_duration_seconds": ("gauge", "How long the collector's run took."),
@@ -250,8 +252,12 @@ def add_snapshots(m, datasets, listing, schedules, now):
 
 
 def add_replication_targets(m, states):
-    """Per (tree, target), what the replication timer's last runs left (_replication.next_state)."""
+    """Per (tree, target), what the replication timer's last runs left (_replication.next_state);
+    per tree with a snapshot step, its hooks' (next_tree_state: no ``target``)."""
     for st in states:
+        if "target" not in st:
+            m.add("replication_hook_failures", st.get("hook_failures", 0), dataset=st["source"])
+            continue
         labels = {"dataset": st["source"], "target": st["target"]}
         m.add("replication_target_last_success_timestamp_seconds", st.get("last_success", 0), **labels)
         m.add("replication_target_last_attempt_timestamp_seconds", st.get("last_attempt", 0), **labels)

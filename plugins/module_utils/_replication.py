@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from urllib.parse import quote
 
+from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 from ansible_collections.helix.zfs.plugins.module_utils._units import human_size
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import dataset_name_ok
@@ -94,7 +95,16 @@ def node_config(trees, addresses, ssh_options, receive_properties, parallel, sta
                             "options": opts})
         if not targets:
             raise PlanError("%s has no target" % src)
-        out.append({"source": src, "recursive": bool(tree.get("recursive", False)), "targets": targets})
+        entry = {"source": src, "recursive": bool(tree.get("recursive", False)), "targets": targets}
+        if tree.get("snapshot_policy"):
+            policy.parse_policy(tree["snapshot_policy"])  # a bad one is refused here
+            entry["snapshot_policy"] = tree["snapshot_policy"]
+        for hook in ("pre_hook", "post_hook"):
+            if tree.get(hook):
+                if not tree.get("snapshot_policy"):
+                    raise PlanError("%s: %s runs around the tree's snapshots: give it a snapshot_policy" % (src, hook))
+                entry[hook] = str(tree[hook])
+        out.append(entry)
     if int(parallel) < 1:
         raise PlanError("replication_parallel must be at least 1")
     return {"parallel": int(parallel), "state_dir": state_dir, "trees": out}
@@ -118,3 +128,23 @@ def behind(plan):
         if tree.get("released"):
             lines.append("%s: releases %d cursor hold(s) of removed targets" % (tree["source"], len(tree["released"])))
     return lines
+
+
+def tree_state_file(directory, source):
+    """Where a tree's own state (its snapshot step and hooks) lives."""
+    return os.path.join(directory, "trees", "%s.json" % quote(source, safe=""))
+
+
+def next_tree_state(old, source, step, now):
+    """The tree's state after its snapshot step: ``step`` is {pre_rc, post_rc, created, error}
+    (pre_rc None: no hook ran)."""
+    failed = bool(step.get("error")) or step.get("pre_rc") not in (None, 0)
+    return {
+        "source": source,
+        "last_run": int(now),
+        "hook_failures": old.get("hook_failures", 0) + 1 if failed else 0,
+        "pre_rc": step.get("pre_rc"),
+        "post_rc": step.get("post_rc"),
+        "created": step.get("created", []),
+        "last_error": step.get("error"),
+    }

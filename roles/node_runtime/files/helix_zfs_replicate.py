@@ -11,22 +11,32 @@ the last common snapshot of a target that is down, however long; a target no lon
 has its holds released. A tree's targets go one after the other (the same snapshot to each);
 trees go in parallel, up to ``parallel``. Each (tree, target) leaves its state in ``state_dir``
 (last success, last attempt, bytes, failures in a row) for the monitoring collector. With
---check: what each target would be sent, nothing changed. Prints one JSON line.
+--check: what each target would be sent, nothing changed. Prints a line per target (what went,
+how fast), then one JSON line.
+
+A tree with a snapshot_policy also takes (and prunes) its own snapshots first, with its pre and
+post hooks around them.
 """
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_replicate_run as rrun
+from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_run as srun
 from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError
 from ansible_collections.helix.zfs.plugins.module_utils._node import NodeRun, write_atomic
 from ansible_collections.helix.zfs.plugins.module_utils._units import human_duration, human_size
 from ansible_collections.helix.zfs.plugins.module_utils._replication import (
-    HOLD_PREFIX, hold_tag, stale_holds, state_file, next_state)
+    HOLD_PREFIX, hold_tag, stale_holds, state_file, next_state, tree_state_file, next_tree_state)
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCli
+
+SCHEDULE = "helix-repl"  # the tree's own snapshots are labelled (helix:schedule) and pruned as this schedule's
+HOOK_TIMEOUT = 3600  # a hook that hangs counts as failed (rc 124)
 
 
 def release_stale(tree, check):
@@ -69,8 +79,56 @@ def summary_line(source, name, r, check):
     return head + "sent %s in %s (%s/s): %s" % (human_size(r["bytes"]), human_duration(r["seconds"]), rate, kinds)
 
 
+def hook(command, source, **env):
+    """A tree's hook, by /bin/sh, told the tree (and the rest) in its environment -> its rc."""
+    extra = {"HELIX_SOURCE": source}
+    extra.update({"HELIX_" + k.upper(): str(v) for k, v in env.items()})
+    try:
+        r = subprocess.run(["/bin/sh", "-c", command], env=dict(os.environ, **extra), timeout=HOOK_TIMEOUT,
+                           check=False)
+    except subprocess.TimeoutExpired:
+        return 124
+    return r.returncode
+
+
+def snapshot_step(tree, check):
+    """The tree's own snapshots (its snapshot_policy, as a snapshot schedule named helix-repl
+    keeps them; cursors are held, so never pruned) and its hooks around them: the pre hook when a
+    snapshot is due (non-zero: none is taken, and it is reported), the post hook always after it,
+    told the pre hook's rc and the snapshots taken. -> {pre_rc, post_rc, created, error}."""
+    out = {"pre_rc": None, "post_rc": None, "created": [], "error": None}
+    cli = ZfsCli(NodeRun({}, check))
+    pol = policy.parse_policy(tree["snapshot_policy"])
+    args = ([tree["source"]], tree.get("recursive", False), pol)
+    try:
+        due = srun.enforce(cli, *args, int(time.time()), check=True, sched=SCHEDULE)["created"]
+        if check or not due or not tree.get("pre_hook"):
+            out["created"] = due if check else srun.enforce(cli, *args, int(time.time()), sched=SCHEDULE)["created"]
+            return out
+        out["pre_rc"] = hook(tree["pre_hook"], tree["source"])
+        if out["pre_rc"] == 0:
+            out["created"] = srun.enforce(cli, *args, int(time.time()), sched=SCHEDULE)["created"]
+        else:
+            out["error"] = "the pre hook failed (rc %d): no snapshot taken" % out["pre_rc"]
+    except HelixError as e:
+        out["error"] = e.msg
+    finally:
+        if tree.get("post_hook") and not check and out["pre_rc"] is not None:
+            out["post_rc"] = hook(tree["post_hook"], tree["source"], pre_rc=out["pre_rc"],
+                                  snapshots=" ".join(out["created"]))
+    return out
+
+
 def run_tree(tree, conf, check):
     out = {"source": tree["source"], "released": [], "targets": {}}
+    if tree.get("snapshot_policy"):
+        out["snapshot"] = step = snapshot_step(tree, check)
+        print("%s: %s" % (tree["source"], step["error"] or "snapshots %s" % (", ".join(step["created"]) or "none due")),
+              flush=True)
+        if not check:
+            path = tree_state_file(conf["state_dir"], tree["source"])
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            write_atomic(path, json.dumps(next_tree_state(read_json(path), tree["source"], step, time.time())))
     try:
         out["released"] = release_stale(tree, check)
     except HelixError as e:  # the source can't be read: every target fails alike
@@ -85,13 +143,16 @@ def run_tree(tree, conf, check):
         print(summary_line(tree["source"], target["name"], r, check), flush=True)
         if not check:
             path = state_file(conf["state_dir"], tree["source"], target["name"])
-            try:
-                with open(path) as f:
-                    old = json.load(f)
-            except (OSError, ValueError):
-                old = {}
-            write_atomic(path, json.dumps(next_state(old, tree["source"], target, r, time.time()), sort_keys=True))
+            write_atomic(path, json.dumps(next_state(read_json(path), tree["source"], target, r, time.time())))
     return out
+
+
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
 
 
 def forget_removed(conf):
@@ -101,6 +162,11 @@ def forget_removed(conf):
     for name in os.listdir(conf["state_dir"]):
         if name.endswith(".json") and name not in keep:
             os.unlink(os.path.join(conf["state_dir"], name))
+    trees = os.path.join(conf["state_dir"], "trees")
+    keep = {os.path.basename(tree_state_file(conf["state_dir"], t["source"])) for t in conf["trees"]}
+    for name in os.listdir(trees) if os.path.isdir(trees) else []:
+        if name not in keep:
+            os.unlink(os.path.join(trees, name))
 
 
 def main():

@@ -39,14 +39,16 @@ def read_schedules(directory):
 
 
 def read_replication(directory):
-    """The replication timers' states (one JSON file per tree and target) -> ([state], [errors])."""
+    """The replication timers' states (one JSON file per tree and target, and per tree with a
+    snapshot step under trees/) -> ([state], [errors])."""
     out, errors = [], []
-    for path in sorted(glob.glob(os.path.join(directory, "*.json"))):
+    paths = sorted(glob.glob(os.path.join(directory, "*.json"))) + sorted(glob.glob(os.path.join(directory, "trees", "*.json")))
+    for path in paths:
         try:
             with open(path) as f:
                 st = json.load(f)
-            if not (isinstance(st, dict) and st.get("source") and st.get("target")):
-                raise ValueError("not a replication state (source, target)")
+            if not (isinstance(st, dict) and st.get("source")):
+                raise ValueError("not a replication state")
             out.append(st)
         except (OSError, ValueError, KeyError, TypeError) as e:
             errors.append("%s: %s" % (path, e))

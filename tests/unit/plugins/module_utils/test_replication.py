@@ -59,6 +59,8 @@ def test_config_resolves_hosts_and_sets_what_the_role_owns():
     ([{"source": "t/a", "targets": [{"host": "lab2", "dataset": "b/a"}, {"host": "lab2", "dataset": "c/a"}]}],
      "two targets named lab2"),
     ([{"source": "t/a", "targets": [{"host": "lab2", "dataset": "b/a"}]}] * 2, "listed twice"),
+    ([{"source": "t/a", "pre_hook": "true", "targets": [{"host": "lab2", "dataset": "b/a"}]}], "give it a snapshot_policy"),
+    ([{"source": "t/a", "snapshot_policy": "1h:nonsense", "targets": [{"host": "lab2", "dataset": "b/a"}]}], ""),
 ])
 def test_bad_trees_are_refused_before_anything_is_written(trees, words):
     with pytest.raises(PlanError, match=words):
@@ -84,3 +86,16 @@ def test_engine_params_are_the_modules_defaults():
     assert rrun.params(source="t/a")["flags"] == ["large_blocks", "embedded", "compressed"]
     with pytest.raises(PlanError, match="nope"):
         rrun.params(source="t/a", nope=1)
+
+
+def test_hooks_and_the_tree_state():
+    c = config([{"source": "t/a", "snapshot_policy": {"frequent": {"every": "1m", "keep": 3}}, "pre_hook": "exit 3",
+                 "post_hook": "logger done", "targets": [{"host": "lab2", "dataset": "b/a"}]}])
+    tree = c["trees"][0]
+    assert (tree["pre_hook"], tree["post_hook"]) == ("exit 3", "logger done")
+    bad = rep.next_tree_state({}, "t/a", {"pre_rc": 3, "post_rc": 0, "created": [], "error": "pre hook"}, 10)
+    bad = rep.next_tree_state(bad, "t/a", {"pre_rc": 3, "post_rc": 0, "created": [], "error": "pre hook"}, 20)
+    assert (bad["hook_failures"], bad["pre_rc"], bad["last_run"]) == (2, 3, 20)
+    ok = rep.next_tree_state(bad, "t/a", {"pre_rc": 0, "post_rc": 0, "created": ["t/a@x"], "error": None}, 30)
+    assert (ok["hook_failures"], ok["created"]) == (0, ["t/a@x"])
+    assert rep.tree_state_file("/d", "t/a") == "/d/trees/t%2Fa.json"
