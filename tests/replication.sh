@@ -50,8 +50,8 @@ for h in lab1 lab2 lab3; do
     zpool destroy -f rp 2>/dev/null; rm -f /var/tmp/rp.img; truncate -s 512M /var/tmp/rp.img
     zpool create -f -O mountpoint=/rp rp /var/tmp/rp.img"
 done
-lab lab1 "zfs create rp/app && zfs create rp/app/db && head -c 4M /dev/urandom >/rp/app/a && head -c 2M /dev/urandom >/rp/app/db/b
-  && zfs snapshot -r rp/app@s0 && zfs create rp/hk && zfs snapshot rp/hk@s0 && rm -f /var/tmp/post-hook.log"
+lab lab1 "zfs create rp/app && zfs create rp/app/db && head -c 4M /dev/urandom >/rp/app/a && head -c 2M /dev/urandom >/rp/app/db/b &&
+  zfs snapshot -r rp/app@s0 && zfs create rp/hk && zfs snapshot rp/hk@s0 && rm -f /var/tmp/post-hook.log"
 for h in lab2 lab3; do lab "$h" "zfs create rp/in"; done
 cleanup() {
   lab lab1 "ip route del unreachable $lab3_at 2>/dev/null; systemctl disable -q --now helix-zfs-replicate.timer 2>/dev/null

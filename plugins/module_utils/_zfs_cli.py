@@ -196,6 +196,9 @@ class ZfsCli:
         return _read.rows(out)
 
 
+SERVER_ALIVE = 30  # seconds without an answer from the remote host before ssh gives up on it
+
+
 class SshZfsCli(ZfsCli):
     """Runs zfs on another host over ssh: one ``ssh host 'env LC_ALL=C zfs ...'`` per command,
     each argument shell-quoted for the remote shell (ssh always hands it a string)."""
@@ -211,8 +214,11 @@ class SshZfsCli(ZfsCli):
         return "env LC_ALL=C LANG=C " + " ".join(shlex.quote(str(a)) for a in argv)
 
     def shell_argv(self, command):
-        """ssh running ``command`` (a shell line) on the host."""
-        return [self._bin("ssh"), "-o", "BatchMode=yes"] + self.ssh_args + ["--", self.host, command]
+        """ssh running ``command`` (a shell line) on the host. A host that stops answering (a power
+        cut, gone from the network) fails it within SERVER_ALIVE seconds, not at TCP's timeout
+        (minutes, or hours for an idle stream), its connection being dead without a FIN."""
+        alive = ["-o", "ServerAliveInterval=%d" % (SERVER_ALIVE // 3), "-o", "ServerAliveCountMax=3"]
+        return [self._bin("ssh"), "-o", "BatchMode=yes"] + alive + self.ssh_args + ["--", self.host, command]
 
     def ssh_argv(self, argv, buffer=None, direct=False):
         """ssh running a zfs argv on the host; with ``buffer`` (a size mbuffer takes) its stdin
