@@ -48,6 +48,7 @@ step "lab3 up; file-backed pools rp on lab1, lab2 and lab3; lab1's rp/app and rp
 bash lab/helix-lab up -n 3 >"$out/lab-up.log" 2>&1 || { tail -n 20 "$out/lab-up.log"; fail "lab3 did not come up"; }
 for h in lab1 lab2 lab3; do
   lab "$h" "systemctl disable -q --now helix-zfs-replicate.timer 2>/dev/null; rm -rf /var/lib/helix-zfs/replication
+    rm -f /var/lib/systemd/timers/stamp-helix-zfs-replicate.timer
     zpool destroy -f rp 2>/dev/null; rm -f /var/tmp/rp.img; truncate -s 512M /var/tmp/rp.img
     zpool create -f -O mountpoint=/rp rp /var/tmp/rp.img"
 done
@@ -124,7 +125,7 @@ EOF
 step "3. lab3 back: check mode says what it would get; the next run sends it incrementally"
 lab lab1 "ip route del unreachable $lab3_at"
 play check3 --check tests/replication/role.yml
-grep -o 'rp/app -> lab3: [^"]*' "$out/check3.log" | head -n 1 >"$out/behind"
+grep -o "rp/app -> lab3: [^\"']*" "$out/check3.log" | head -n 1 >"$out/behind"
 grep -q "behind, the next run sends .* (incremental)" "$out/behind" || { cat "$out/behind"; fail "check mode does not say lab3 is behind"; }
 run_timer 5
 [ "$(field 5 lab3 failed)" = False ] || fail "run 5 failed to lab3: $(field 5 lab3 msg)"

@@ -56,7 +56,8 @@ def test_a_failed_write_alone_changed_nothing():
 
 def test_the_one_ssh_builder_quotes_each_argument_and_puts_the_host_after_a_double_dash():
     cli = SshZfsCli(Module({}), "root@lab2", ["-c", "aes128-gcm@openssh.com"])
-    head = ["/sbin/ssh", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3", "-c", "aes128-gcm@openssh.com", "--", "root@lab2"]
+    head = ["/sbin/ssh", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3",
+            "-c", "aes128-gcm@openssh.com", "--", "root@lab2"]
     assert cli.ssh_argv(["zfs", "receive", "-u", "bk/a b"]) == head + ["env LC_ALL=C LANG=C zfs receive -u 'bk/a b'"]
     assert cli.ssh_argv(["zfs", "receive", "bk/a"], buffer="1G; rm -rf /") == head + [
         "mbuffer -q -s 128k -m '1G; rm -rf /' | env LC_ALL=C LANG=C zfs receive bk/a"]
