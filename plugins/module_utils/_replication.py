@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
-from ansible_collections.helix.zfs.plugins.module_utils._units import human_size
+from ansible_collections.helix.zfs.plugins.module_utils._units import human_duration, human_size
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import dataset_name_ok
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_replicate_run import ARGUMENT_SPEC
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import hold_tag_ok
@@ -110,21 +110,29 @@ def node_config(trees, addresses, ssh_options, receive_properties, parallel, sta
     return {"parallel": int(parallel), "state_dir": state_dir, "trees": out}
 
 
+def target_line(source, name, r, check):
+    """One (tree, target) result in a line: what went and how fast, or in check mode whether it
+    is behind and what the next run sends, or why not."""
+    head = "%s -> %s: " % (source, name)
+    if r.get("failed"):
+        return head + ("cannot tell: " if check else "FAILED: ") + str(r.get("msg"))
+    if not r.get("sent"):
+        return head + "up to date"
+    if check:
+        kinds = ", ".join(sorted({s["kind"] for s in r["sent"]}))
+        size = human_size(sum(s.get("bytes") or 0 for s in r["sent"]))
+        return head + "behind, the next run sends %s (%s)" % (size, kinds)
+    rate = human_size(r["throughput"])
+    kinds = ", ".join(s["kind"] for s in r["sent"])
+    return head + "sent %s in %s (%s/s): %s" % (human_size(r["bytes"]), human_duration(r["seconds"]), rate, kinds)
+
+
 def behind(plan):
-    """The timer's --check output -> one line per (tree, target): up to date, or behind and what
-    the next run would send, or why it can't tell."""
+    """The timer's --check output -> one line per (tree, target) (target_line), and the cursors
+    of removed targets it would release."""
     lines = []
     for tree in plan.get("trees", []):
-        for name, r in sorted(tree.get("targets", {}).items()):
-            head = "%s -> %s: " % (tree["source"], name)
-            if r.get("failed"):
-                lines.append(head + "cannot tell: " + str(r.get("msg")))
-            elif not r.get("sent"):
-                lines.append(head + "up to date")
-            else:
-                kinds = sorted({s["kind"] for s in r["sent"]})
-                lines.append(head + "behind, the next run sends %s (%s)" % (
-                    human_size(sum(s.get("bytes") or 0 for s in r["sent"])), ", ".join(kinds)))
+        lines += [target_line(tree["source"], name, r, True) for name, r in sorted(tree.get("targets", {}).items())]
         if tree.get("released"):
             lines.append("%s: releases %d cursor hold(s) of removed targets" % (tree["source"], len(tree["released"])))
     return lines

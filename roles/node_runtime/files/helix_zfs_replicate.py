@@ -30,9 +30,8 @@ from ansible_collections.helix.zfs.plugins.module_utils import _zfs_replicate_ru
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_run as srun
 from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError
 from ansible_collections.helix.zfs.plugins.module_utils._node import NodeRun, write_atomic
-from ansible_collections.helix.zfs.plugins.module_utils._units import human_duration, human_size
 from ansible_collections.helix.zfs.plugins.module_utils._replication import (
-    HOLD_PREFIX, hold_tag, stale_holds, state_file, next_state, tree_state_file, next_tree_state)
+    HOLD_PREFIX, hold_tag, stale_holds, state_file, next_state, target_line, tree_state_file, next_tree_state)
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCli
 
 SCHEDULE = "helix-repl"  # the tree's own snapshots are labelled (helix:schedule) and pruned as this schedule's
@@ -63,20 +62,6 @@ def push(tree, target, check):
         return dict(r, failed=False, started=t0)
     except HelixError as e:
         return dict(e.as_result(), failed=True, started=t0)
-
-
-def summary_line(source, name, r, check):
-    """One line per target for the journal: what went, how fast, or why not."""
-    head = "%s -> %s: " % (source, name)
-    if r.get("failed"):
-        return head + "FAILED: " + str(r.get("msg"))
-    if not r.get("sent"):
-        return head + "up to date"
-    kinds = ", ".join(s["kind"] for s in r["sent"])
-    if check:
-        return head + "would send %s (%s)" % (human_size(r.get("bytes") or 0), kinds)
-    rate = human_size(r["throughput"])
-    return head + "sent %s in %s (%s/s): %s" % (human_size(r["bytes"]), human_duration(r["seconds"]), rate, kinds)
 
 
 def hook(command, source, **env):
@@ -140,7 +125,7 @@ def run_tree(tree, conf, check):
             r = push(tree, target, check)
         keys = ("failed", "msg", "changed", "commands", "bytes", "seconds", "resumed", "sent")
         out["targets"][target["name"]] = {k: r.get(k) for k in keys}
-        print(summary_line(tree["source"], target["name"], r, check), flush=True)
+        print(target_line(tree["source"], target["name"], r, check), flush=True)
         if not check:
             path = state_file(conf["state_dir"], tree["source"], target["name"])
             write_atomic(path, json.dumps(next_state(read_json(path), tree["source"], target, r, time.time())))

@@ -99,3 +99,9 @@ def test_hooks_and_the_tree_state():
     ok = rep.next_tree_state(bad, "t/a", {"pre_rc": 0, "post_rc": 0, "created": ["t/a@x"], "error": None}, 30)
     assert (ok["hook_failures"], ok["created"]) == (0, ["t/a@x"])
     assert rep.tree_state_file("/d", "t/a") == "/d/trees/t%2Fa.json"
+
+
+def test_a_run_says_what_went_per_target():
+    r = {"sent": [{"kind": "full"}, {"kind": "full"}], "bytes": 6 << 20, "seconds": 6.2, "throughput": 1 << 20}
+    assert rep.target_line("t/a", "lab3", r, False) == "t/a -> lab3: sent 6.0 MiB in 6s (1.0 MiB/s): full, full"
+    assert rep.target_line("t/a", "lab3", {"failed": True, "msg": "no route"}, False) == "t/a -> lab3: FAILED: no route"
