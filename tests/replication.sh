@@ -10,7 +10,10 @@
 #      output fires the failing and behind alerts (promtool);
 #   3. lab3 back: check mode says it is behind and what it would be sent; the next run sends it
 #      incrementally (no full resend); the alerts resolve;
-#   4. lab3 dropped from the trees: the next run releases its cursor.
+#   4. lab3 dropped from the trees: the next run releases its cursor;
+#   5. Merkle: the runs gave the source's newest snapshots their root (helix:merkle); the check a
+#      promotion runs first (tasks/verify_content.yml) passes for lab2's copy, and when a file of
+#      the copy is changed (the snapshot taken again), fails naming it.
 # A second tree, rp/hk (to lab2), takes its own snapshots by a policy, with a pre hook that fails:
 # no snapshot, the post hook runs told so, the hook alert fires.
 # Boots lab3 if it is not up.
@@ -154,4 +157,17 @@ play apply3 tests/replication/role.yml
 run_timer 6
 [ "$(lab lab1 "zfs list -H -o name -t snapshot -r rp/app | xargs zfs holds -H | grep -c helix-repl-lab3" || true)" = 0 ] || fail "lab3's cursor holds are still there"
 echo "    run 6: lab3's holds released; lab2's cursor on @s4"
+
+step "5. Merkle: the check before a promotion passes for lab2's copy, and names a file changed on it"
+root=$(lab lab1 "zfs get -H -o value helix:merkle rp/app@s4")
+[ "${#root}" = 64 ] || fail "rp/app@s4 has no Merkle root ($root)"
+play verify-ok tests/replication/verify.yml -e verify_snapshot=s4
+lab lab2 "zfs holds -H rp/in/app@s4 | cut -f2 | xargs -r -I{} zfs release {} rp/in/app@s4
+  zfs destroy rp/in/app@s4 && zfs set readonly=off rp/in/app && zfs mount rp/in/app && echo damage >>/rp/in/app/a &&
+  zfs snapshot rp/in/app@s4 && zfs umount rp/in/app && zfs set readonly=on rp/in/app"
+rc=0
+ansible-playbook "${inv[@]}" tests/replication/verify.yml -e verify_snapshot=s4 >"$out/verify-bad.log" 2>&1 || rc=$?
+[ "$rc" != 0 ] || fail "a copy whose file was changed passed the check"
+grep -q "differing paths rp/in/app@s4: a)" "$out/verify-bad.log" || { tail -n 20 "$out/verify-bad.log"; fail "the check did not name the changed file"; }
+echo "    rp/app@s4 helix:merkle=${root:0:12}...; lab2's copy passes; changed, it is refused: differing paths rp/in/app@s4: a"
 echo "replication: all checks passed"

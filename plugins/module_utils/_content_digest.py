@@ -7,6 +7,7 @@ text, under ``python3 -c`` on a target over ssh."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import time
@@ -61,8 +62,16 @@ def remote_command(root):
 
 def snapshot_digest(cli, snap, volume=None, read=local_digest):
     """The content digest of snapshot ``snap`` - a filesystem's files, a volume's blocks - read by
-    ``read(path)`` through a temporary read-only clone. ``volume`` None: asked of zfs. The
-    clone's name is this run's own, and only a clone this run made is destroyed."""
+    ``read(path)`` through a temporary read-only clone (see readable)."""
+    with readable(cli, snap, volume) as (path, _volume):
+        return read(path)
+
+
+@contextlib.contextmanager
+def readable(cli, snap, volume=None):
+    """A temporary read-only clone of snapshot ``snap``, mounted privately (a filesystem) or as its
+    device (a volume) -> (path, volume). ``volume`` None: asked of zfs. The clone's name is this
+    run's own, and only a clone this run made is destroyed."""
     if volume is None:
         _rc, out, _err = cli.run(["zfs", "get", "-H", "-o", "value", "volsize", snap])
         volume = out.strip() not in ("", "-")
@@ -83,8 +92,13 @@ def snapshot_digest(cli, snap, volume=None, read=local_digest):
         mounted, keystatus = (out.split() + ["-", "-"])[:2]
         if mounted != "yes" and not volume:
             raise PlanError("cannot read the content of %s to verify it: its clone did not mount (keystatus "
-                            "%s; an encrypted dataset needs its key loaded for a content digest)" % (snap, keystatus))
-        return read(path)
+                            "%s; an encrypted dataset needs its key loaded to read its content)" % (snap, keystatus))
+        if volume:
+            for _attempt in range(300):  # a new volume's device node appears once udev has run
+                if os.path.exists(path):
+                    break
+                time.sleep(0.1)
+        yield path, volume
     finally:
         _destroy(cli, clone)
 

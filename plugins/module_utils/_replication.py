@@ -95,7 +95,8 @@ def node_config(trees, addresses, ssh_options, receive_properties, parallel, sta
                             "options": opts})
         if not targets:
             raise PlanError("%s has no target" % src)
-        entry = {"source": src, "recursive": bool(tree.get("recursive", False)), "targets": targets}
+        entry = {"source": src, "recursive": bool(tree.get("recursive", False)), "targets": targets,
+                 "merkle": bool(tree.get("merkle", True))}
         if tree.get("snapshot_policy"):
             policy.parse_policy(tree["snapshot_policy"])  # a bad one is refused here
             entry["snapshot_policy"] = tree["snapshot_policy"]

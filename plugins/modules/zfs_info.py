@@ -49,6 +49,22 @@ options:
         Ansible, never through a replication key. An encrypted snapshot needs its key loaded.
     type: bool
     default: false
+  merkle:
+    description:
+      - Also return, for each snapshot read, RV(datasets[].merkle), the root of its Merkle tree (a
+        hash per file, symlink and directory; a volume's per 1 MiB block) and where the tree is kept
+        on the node (C(/var/lib/helix-zfs/merkle), the last 8 per dataset).
+      - A snapshot's tree is computed once, from a temporary read-only clone, starting from the
+        dataset's newest kept tree; only the files whose metadata (object, size, mtime, ctime)
+        changed since are read again. Two hosts holding the same snapshot get the same root.
+      - This is how the playbooks check a replica before promoting it (C(tasks/verify_content.yml)),
+        reading what changed since the last check, where O(content_digest) reads every byte.
+    type: bool
+    default: false
+  merkle_full:
+    description: With O(merkle), read every file again instead of starting from a kept tree.
+    type: bool
+    default: false
 author:
   - helix.zfs developers (!UNKNOWN)
 seealso:
@@ -76,6 +92,14 @@ EXAMPLES = r"""
     properties: [guid]
     content_digest: true
   register: tank_backup
+
+- name: The Merkle root of a snapshot (reads only what changed since the last one's tree)
+  helix.zfs.zfs_info:
+    name: tank@backup
+    type: [snapshot]
+    properties: [guid]
+    merkle: true
+  register: tank_backup_tree
 """
 
 RETURN = r"""
@@ -100,6 +124,20 @@ datasets:
       returned: when O(content_digest=true), for snapshots
       type: str
       sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+    merkle:
+      description:
+        - With O(merkle), the snapshot's Merkle tree (snapshots only) - C(root), C(tree) (the file
+          on the node holding it), C(entries), and what computing it read (C(read_files),
+          C(read_bytes), 0 when the tree was kept already) in C(seconds).
+      returned: when O(merkle=true), for snapshots
+      type: dict
+      sample:
+        root: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
+        tree: /var/lib/helix-zfs/merkle/5d41402abc4b2a76/1234567890.json
+        entries: 1042
+        read_files: 11
+        read_bytes: 10485760
+        seconds: 1.9
 missing:
   description: Names in O(name) that do not exist.
   returned: always
@@ -109,7 +147,7 @@ missing:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.helix.zfs.plugins.module_utils import _content_digest, _zfs_get
+from ansible_collections.helix.zfs.plugins.module_utils import _content_digest, _merkle, _zfs_get
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import run_module
 
 
@@ -128,6 +166,9 @@ def read(cli, p):
     for d in out if p["content_digest"] else ():
         if "@" in d["name"]:
             d["sha256"] = _content_digest.snapshot_digest(cli, d["name"])
+    for d in out if p["merkle"] else ():
+        if "@" in d["name"]:
+            d["merkle"] = _merkle.snapshot_tree(cli, d["name"], full=p["merkle_full"])
     return {"changed": False, "missing": missing, "datasets": out}
 
 
@@ -143,6 +184,8 @@ def main():
                 "type", "used", "available", "referenced", "mountpoint", "quota", "compression",
                 "encryption", "keystatus", "origin", "createtxg", "guid"]),
             content_digest=dict(type="bool", default=False),
+            merkle=dict(type="bool", default=False),
+            merkle_full=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )

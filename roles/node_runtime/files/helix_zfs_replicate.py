@@ -15,7 +15,8 @@ trees go in parallel, up to ``parallel``. Each (tree, target) leaves its state i
 how fast), then one JSON line.
 
 A tree with a snapshot_policy also takes (and prunes) its own snapshots first, with its pre and
-post hooks around them.
+post hooks around them. Each filesystem's newest snapshot gets its Merkle root (unless the tree
+says merkle: false), for the check before a promotion.
 """
 import argparse
 import json
@@ -25,6 +26,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.helix.zfs.plugins.module_utils import _merkle as merkle
 from ansible_collections.helix.zfs.plugins.module_utils import _snapshot_policy as policy
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_replicate_run as rrun
 from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_run as srun
@@ -38,17 +40,32 @@ SCHEDULE = "helix-repl"  # the tree's own snapshots are labelled (helix:schedule
 HOOK_TIMEOUT = 3600  # a hook that hangs counts as failed (rc 124)
 
 
-def release_stale(tree, check):
+def release_stale(cli, src, tree, check):
     """Release the cursors of targets the tree no longer has. -> [argv]."""
-    node = NodeRun({}, check)
-    cli = ZfsCli(node)
-    src = rrun.listing(cli, tree["source"], tree.get("recursive", False))
     held = rrun.held(cli, [s for snaps in src["snaps"].values() for s in snaps])
     cmds = stale_holds(held, [t["name"] for t in tree["targets"]])
     if not check:
         for argv in cmds:
             cli.run(argv, ok_rcs=(0, 1))  # 1: released meanwhile
     return cmds
+
+
+def merkle_step(cli, src, tree):
+    """Each filesystem's newest snapshot gets its Merkle tree (kept on this node, from the one
+    before: what changed is read) and its root in the snapshot's helix:merkle property, so a check
+    before a promotion has the source's side ready. -> {snapshot: root}."""
+    out = {}
+    for ds, snaps in src["snaps"].items():
+        info = src["datasets"].get(ds, {})
+        if not snaps or info.get("type") != "filesystem" or info["props"].get("keystatus") == "unavailable":
+            continue
+        snap = snaps[-1]
+        if os.path.exists(merkle.tree_file(merkle.STORE, ds, snap["guid"])):
+            continue  # done by an earlier run
+        r = merkle.snapshot_tree(cli, snap["name"])
+        cli.run(["zfs", "set", "%s=%s" % (merkle.PROPERTY, r["root"]), snap["name"]])
+        out[snap["name"]] = r["root"]
+    return out
 
 
 def push(tree, target, check):
@@ -115,7 +132,11 @@ def run_tree(tree, conf, check):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             write_atomic(path, json.dumps(next_tree_state(read_json(path), tree["source"], step, time.time())))
     try:
-        out["released"] = release_stale(tree, check)
+        cli = ZfsCli(NodeRun({}, check))
+        src = rrun.listing(cli, tree["source"], tree.get("recursive", False))
+        out["released"] = release_stale(cli, src, tree, check)
+        if not check and tree.get("merkle", True):
+            out["merkle"] = merkle_step(cli, src, tree)
     except HelixError as e:  # the source can't be read: every target fails alike
         out["failed"] = e.msg
     for target in tree["targets"]:

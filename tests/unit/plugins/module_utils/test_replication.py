@@ -43,7 +43,7 @@ def test_config_resolves_hosts_and_sets_what_the_role_owns():
                              {"host": "lab3", "dataset": "c/a", "name": "dr", "options": {"verify": "auto"}}]}],
                ssh_options=["-F", "/etc/helix-transport/ssh_config"])
     (tree,) = c["trees"]
-    assert tree["recursive"] is True and c["parallel"] == 2
+    assert tree["recursive"] is True and tree["merkle"] is True and c["parallel"] == 2
     a, b = tree["targets"]
     assert (a["name"], a["host"], b["name"], b["host"]) == ("lab2", "10.0.0.2", "dr", "lab3")
     assert a["options"] == {"receive_properties": RECV, "ssh_options": ["-F", "/etc/helix-transport/ssh_config"]}
