@@ -11,7 +11,8 @@
 #   3. lab3 back: check mode says it is behind and what it would be sent; the next run sends it
 #      incrementally (no full resend); the alerts resolve;
 #   4. lab3 dropped from the trees: the next run releases its cursor;
-#   5. Merkle: the runs gave the source's newest snapshots their root (helix:merkle); the check a
+#   5. lab2's retention (its own timer): of four frequent snapshots it keeps two, and a held one;
+#   6. Merkle: the runs gave the source's newest snapshots their root (helix:merkle); the check a
 #      promotion runs first (tasks/verify_content.yml) passes for lab2's copy, and when a file of
 #      the copy is changed (the snapshot taken again), fails naming it.
 # A second tree, rp/hk (to lab2), takes its own snapshots by a policy, with a pre hook that fails:
@@ -158,7 +159,20 @@ run_timer 6
 [ "$(lab lab1 "zfs list -H -o name -t snapshot -r rp/app | xargs zfs holds -H | grep -c helix-repl-lab3" || true)" = 0 ] || fail "lab3's cursor holds are still there"
 echo "    run 6: lab3's holds released; lab2's cursor on @s4"
 
-step "5. Merkle: the check before a promotion passes for lab2's copy, and names a file changed on it"
+step "5. lab2's own retention (keep 2 frequent) on what it received; lab1 keeps all; a held one stays"
+names=$(for k in 4 3 2 1; do date -u -d "@$(( $(date +%s) - k * 60 ))" +helix_%Y%m%dT%H%M%SZ_frequent; done)
+lab lab1 "for n in $names; do zfs snapshot -r rp/app@\$n; done"
+run_timer 7
+oldest=$(echo "$names" | head -n 1)
+lab lab2 "zfs hold keep rp/in/app@$oldest && systemctl start helix-zfs-replicate.service"
+kept=$(lab lab2 "zfs list -H -o name -t snapshot -s createtxg rp/in/app rp/in/app/db | grep _frequent | sed 's/.*@//' | sort | uniq -c | awk '{print \$1 \$2}' | tr '\n' ' '")
+want_kept="1$oldest 2$(echo "$names" | sed -n 3p) 2$(echo "$names" | sed -n 4p) "
+[ "$kept" = "$want_kept" ] || fail "lab2 kept [$kept], not [$want_kept] (the two newest of each, and the held one)"
+[ "$(lab lab1 "zfs list -H -o name -t snapshot rp/app | grep -c _frequent")" = 4 ] || fail "lab1 lost snapshots to lab2's retention"
+lab lab2 "zfs release keep rp/in/app@$oldest"
+echo "    lab2 kept the two newest of rp/in/app and rp/in/app/db, and rp/in/app@$oldest (held); lab1 all four"
+
+step "6. Merkle: the check before a promotion passes for lab2's copy, and names a file changed on it"
 root=$(lab lab1 "zfs get -H -o value helix:merkle rp/app@s4")
 [ "${#root}" = 64 ] || fail "rp/app@s4 has no Merkle root ($root)"
 play verify-ok tests/replication/verify.yml -e verify_snapshot=s4

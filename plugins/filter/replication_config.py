@@ -12,9 +12,10 @@ from ansible_collections.helix.zfs.plugins.module_utils import _replication
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 
 
-def replication_config(trees, addresses, ssh_options, receive_properties, parallel, state_dir):
+def replication_config(trees, addresses, ssh_options, receive_properties, parallel, state_dir, received=()):
     try:
-        return _replication.node_config(trees, addresses, ssh_options, receive_properties, parallel, state_dir)
+        return _replication.node_config(trees, addresses, ssh_options, receive_properties, parallel, state_dir,
+                                        received)
     except PlanError as e:
         raise AnsibleFilterError(str(e))
 

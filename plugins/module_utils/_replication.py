@@ -63,10 +63,12 @@ def next_state(old, source, target, result, now):
 ROLE_SET = ("source", "target", "target_host", "recursive", "hold", "target_dir", "restore_from")
 
 
-def node_config(trees, addresses, ssh_options, receive_properties, parallel, state_dir):
+def node_config(trees, addresses, ssh_options, receive_properties, parallel, state_dir, received=()):
     """The replication timer's configuration (helix_zfs_replicate.py's CONFIG.json) from the
-    role's trees. ``addresses``: {inventory host: what to ssh to}. Raises PlanError for a bad
-    tree, before anything is written."""
+    role's trees, and the datasets this node receives with a retention of their own (``received``:
+    [{dataset, recursive, retention, source}], gathered from every node's trees).
+    ``addresses``: {inventory host: what to ssh to}. Raises PlanError for a bad tree, before
+    anything is written."""
     out, seen = [], set()
     for tree in trees:
         src = tree.get("source") if isinstance(tree, dict) else None
@@ -89,6 +91,8 @@ def node_config(trees, addresses, ssh_options, receive_properties, parallel, sta
             if bad:
                 raise PlanError("%s -> %s: options the role sets itself or zfs_replicate does not have: %s"
                                 % (src, name, ", ".join(bad)))
+            if t.get("retention") is not None:
+                policy.parse_policy(t["retention"])  # a bad one is refused here, on the source's run too
             opts.setdefault("receive_properties", dict(receive_properties))
             opts["ssh_options"] = list(ssh_options) + list(opts.get("ssh_options") or [])
             targets.append({"name": name, "host": addresses.get(t["host"], t["host"]), "dataset": t["dataset"],
@@ -108,7 +112,12 @@ def node_config(trees, addresses, ssh_options, receive_properties, parallel, sta
         out.append(entry)
     if int(parallel) < 1:
         raise PlanError("replication_parallel must be at least 1")
-    return {"parallel": int(parallel), "state_dir": state_dir, "trees": out}
+    kept = []
+    for r in received:
+        policy.parse_policy(r["retention"])
+        kept.append({"dataset": r["dataset"], "recursive": bool(r.get("recursive", False)),
+                     "retention": r["retention"], "source": r.get("source", "")})
+    return {"parallel": int(parallel), "state_dir": state_dir, "trees": out, "received": kept}
 
 
 def target_line(source, name, r, check):

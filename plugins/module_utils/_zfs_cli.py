@@ -124,7 +124,7 @@ class ZfsCli:
             raise ZfsCommandError("%s printed invalid JSON: %s" % (" ".join(argv[:2]), e),
                                   cmd=argv, rc=0, stdout=out, stderr=err)
 
-    def stream(self, send_argv, sink_argv=None, sink_path=None, digest=False, shown=None, direct=False):
+    def stream(self, send_argv, sink_argv=None, sink_path=None, digest=False, shown=None, direct=False, rate=None):
         """Pipe ``zfs send`` into ``sink_argv`` (a full argv, e.g. a local ``zfs receive`` or
         an ``ssh`` to one) or into the file ``sink_path``, counting bytes (and hashing them when
         ``digest``). Returns {bytes, seconds, sha256}. A failure on either side raises with
@@ -133,7 +133,7 @@ class ZfsCli:
         ``direct``: ``sink_argv`` is an ssh to the transport's forced command with ``helix-direct``
         (SshZfsCli.ssh_argv), which answers with a one-shot port on the peer's tunnel address and
         a one-time token: the stream goes there (encrypted once, by the tunnel), the receive's
-        exit status comes back over ssh."""
+        exit status comes back over ssh. ``rate``: at most this many bytes a second."""
         send = self.command(send_argv)
         env = dict(os.environ, **_C_LOCALE)
         t0 = time.monotonic()
@@ -155,7 +155,7 @@ class ZfsCli:
                 for f in (p1.stdout, sink):
                     _grow_pipe(f)
                 try:
-                    total = _relay(p1.stdout, sink, h)
+                    total = _relay(p1.stdout, sink, h, rate)
                 except (BrokenPipeError, OSError):
                     p1.kill()
                 finally:
@@ -280,23 +280,27 @@ def _grow_pipe(f):
         pass
 
 
-def _relay(src, dst, h=None):
+def _relay(src, dst, h=None, rate=None):
     """Copy a pipe to a pipe or file; splice(2) moves pipe data in the kernel when nothing
-    needs to see it. Returns the byte count."""
+    needs to see it. ``rate``: at most this many bytes a second (pieces of a tenth of a second's
+    worth, each sent when its time has come). Returns the byte count."""
     total = 0
     fi, fo = src.fileno(), dst.fileno()
+    piece = min(1 << 20, max(1 << 12, rate // 10)) if rate else 1 << 20
+    t0 = time.monotonic()
     if h is None and hasattr(os, "splice"):
         try:
             while True:
-                n = os.splice(fi, fo, 1 << 20)
+                n = os.splice(fi, fo, piece)
                 if n == 0:
                     return total
                 total += n
+                _pace(total, t0, rate)
         except OSError as e:
             if e.errno != errno.EINVAL:  # EINVAL: the sink can't be spliced to; copy instead
                 raise
     while True:
-        chunk = os.read(fi, 1 << 20)
+        chunk = os.read(fi, piece)
         if not chunk:
             return total
         if h is not None:
@@ -305,6 +309,15 @@ def _relay(src, dst, h=None):
         while view:
             view = view[os.write(fo, view):]
         total += len(chunk)
+        _pace(total, t0, rate)
+
+
+def _pace(total, t0, rate):
+    """Wait until ``total`` bytes are within ``rate`` bytes a second since ``t0``."""
+    if rate:
+        ahead = total / rate - (time.monotonic() - t0)
+        if ahead > 0:
+            time.sleep(ahead)
 
 
 def error_message(argv, rc, text):

@@ -10,9 +10,12 @@ counts as a base for an incremental.
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.helix.zfs.plugins.module_utils._props import FILESYSTEM_ONLY, zfs_word
 from ansible_collections.helix.zfs.plugins.module_utils._errors import PlanError
 from ansible_collections.helix.zfs.plugins.module_utils._read import LISTING_COLUMNS
+from ansible_collections.helix.zfs.plugins.module_utils._units import parse_size
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import DIRECT, ssh_host_ok
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_get import NAME_RULES, dataset_name_ok
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_snapshot_plan import HOLD_TAG_RULES, check_destroyable, hold_tag_ok
@@ -36,6 +39,35 @@ def receive_busy_advice(tds):
 
 # Stream flags, kept the same along a chain (changing them between incrementals breaks it).
 FLAGS = {"large_blocks": "-L", "embedded": "-e", "compressed": "-c"}
+_WINDOW = re.compile(r"(\d\d):(\d\d)-(\d\d):(\d\d)")
+
+
+def bandwidth_now(spec, clock):
+    """The stream's limit in bytes a second now, or None (no limit). ``spec``: a size a second
+    (``"20M"``), or {"HH:MM-HH:MM": size} windows of the node's local time (one may wrap past
+    midnight, ``"22:00-06:00"``; outside every window, no limit). ``clock``: (hour, minute).
+    Raises PlanError for a bad one."""
+    if spec in (None, ""):
+        return None
+    windows = spec if isinstance(spec, dict) else {"00:00-24:00": spec}
+    now = clock[0] * 60 + clock[1]
+    out = None
+    for span, size in windows.items():
+        m = _WINDOW.fullmatch(str(span))
+        if not m:
+            raise PlanError("bandwidth window %r: give it as HH:MM-HH:MM (the node's local time)" % (span,))
+        a, b = int(m.group(1)) * 60 + int(m.group(2)), int(m.group(3)) * 60 + int(m.group(4))
+        if a > 24 * 60 or b > 24 * 60 or a == b:
+            raise PlanError("bandwidth window %r is not a span of a day" % (span,))
+        try:
+            rate = parse_size(size)
+        except ValueError as e:
+            raise PlanError("bandwidth %r: %s (a size a second)" % (size, e))
+        if rate <= 0:
+            raise PlanError("bandwidth %r: give a positive size a second" % (size,))
+        if (a <= now < b) if a < b else (now >= a or now < b):
+            out = rate if out is None else min(out, rate)
+    return out
 
 
 def check_request(p):
@@ -44,6 +76,7 @@ def check_request(p):
     for key in ("source", "target"):
         if p[key] is not None and not dataset_name_ok(p[key]):
             raise PlanError("invalid %s dataset name %r (%s)" % (key, p[key], NAME_RULES))
+    bandwidth_now(p.get("bandwidth"), (0, 0))  # a bad limit is refused before anything is read
     if p["keep_bookmarks"] < 0:
         raise PlanError("keep_bookmarks must be 0 (keep all) or more, got %d" % p["keep_bookmarks"])
     if p["hold"] is not None and not hold_tag_ok(p["hold"]):

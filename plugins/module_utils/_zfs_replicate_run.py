@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 
 from ansible_collections.helix.zfs.plugins.module_utils import _content_digest
 from ansible_collections.helix.zfs.plugins.module_utils import _read
@@ -45,6 +46,7 @@ ARGUMENT_SPEC = dict(
     ssh_cipher=dict(type="str"),
     ssh_options=dict(type="list", elements="str", default=[]),
     direct_stream=dict(type="bool", default=False),
+    bandwidth=dict(type="raw"),
 )
 
 
@@ -113,7 +115,8 @@ class Replicator:
             entry["bytes"] = entry["estimated_bytes"]
         else:
             try:
-                res = self.src_cli.stream(send, self.sink(step["recv"]), direct=self.p["direct_stream"],
+                rate = rplan.bandwidth_now(self.p["bandwidth"], time.localtime()[3:5])
+                res = self.src_cli.stream(send, self.sink(step["recv"]), direct=self.p["direct_stream"], rate=rate,
                                           shown=rplan.shown(step["recv"], self.p["target_host"], self.p["direct_stream"]))
             except ZfsCommandError as e:
                 if rplan.RECEIVE_BUSY in (e.stderr or ""):

@@ -46,15 +46,16 @@ def apply(cli, cmds):
 
 
 def enforce(cli, datasets, recursive, pol, now, prefix="helix_", owner="helix.zfs", program=True, check=False,
-            sched=None):
+            sched=None, create=True):
     """One schedule, read and applied under its pools' locks: {changed, commands, created,
-    destroyed, future (snapshots named after the node's clock: a clock problem)}. Raises
-    plan.PlanError for a missing dataset, ZfsCommandError for a failed command."""
+    destroyed, future (snapshots named after the node's clock: a clock problem)}. Without
+    ``create``, it only prunes (a replica's received snapshots by the replica's own retention).
+    Raises plan.PlanError for a missing dataset, ZfsCommandError for a failed command."""
     with pool_locks(datasets):
-        return _enforce(cli, datasets, recursive, pol, now, prefix, owner, program, check, sched)
+        return _enforce(cli, datasets, recursive, pol, now, prefix, owner, program, check, sched, create)
 
 
-def _enforce(cli, datasets, recursive, pol, now, prefix, owner, program, check, sched):
+def _enforce(cli, datasets, recursive, pol, now, prefix, owner, program, check, sched, create):
     cols = plan.columns({}, written=False, extra=plan.SCHEDULE_COLUMNS)
     out, missing = list_tree(cli, datasets, cols, recursive)
     if missing:
@@ -62,7 +63,7 @@ def _enforce(cli, datasets, recursive, pol, now, prefix, owner, program, check, 
     listing = _read.parse_list(out, cols)
     scope = plan.scope(listing, datasets, recursive)
     clock = int(time.time())
-    cmds, created, doomed = plan.policy_commands(listing, scope, pol, now, prefix, owner, {}, True, True, program,
+    cmds, created, doomed = plan.policy_commands(listing, scope, pol, now, prefix, owner, {}, create, True, program,
                                                  clock=clock, sched=sched)
     if not check:
         apply(cli, cmds)

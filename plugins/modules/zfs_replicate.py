@@ -171,6 +171,15 @@ options:
         open the port). The commands show it as C(ssh HOST helix-direct zfs receive ...).
     type: bool
     default: false
+  bandwidth:
+    description:
+      - At most this much a second on the wire from this host, for each stream - a size
+        (V(20M)), or a mapping of windows of the node's local time to sizes
+        (V({"08:00-20:00":"20M","20:00-08:00":"200M"}); a window may wrap past midnight;
+        outside every window there is no limit; where windows overlap, the smaller wins).
+      - Read when each stream starts. The replication role takes it per target, in the target's
+        C(options).
+    type: raw
 author:
   - helix.zfs developers (!UNKNOWN)
 seealso:

@@ -16,7 +16,8 @@ how fast), then one JSON line.
 
 A tree with a snapshot_policy also takes (and prunes) its own snapshots first, with its pre and
 post hooks around them. Each filesystem's newest snapshot gets its Merkle root (unless the tree
-says merkle: false), for the check before a promotion.
+says merkle: false), for the check before a promotion. Then each dataset this node receives with
+a retention of its own is pruned by it (``received``).
 """
 import argparse
 import json
@@ -153,6 +154,23 @@ def run_tree(tree, conf, check):
     return out
 
 
+def prune_received(entry, check):
+    """A dataset this node receives, pruned by its own retention (it may keep longer than its
+    source): only snapshots named by a helix.zfs schedule, never the newest (the one its source
+    shares with it), never a held or cloned one. -> {dataset, destroyed, error}."""
+    out = {"dataset": entry["dataset"], "destroyed": [], "error": None}
+    cli = ZfsCli(NodeRun({}, check))
+    try:
+        r = srun.enforce(cli, [entry["dataset"]], entry["recursive"], policy.parse_policy(entry["retention"]),
+                         int(time.time()), owner=None, check=check, create=False)
+        out["destroyed"] = r["destroyed"]
+    except HelixError as e:
+        out["error"] = e.msg
+    print("%s (from %s): %s" % (entry["dataset"], entry["source"] or "?", out["error"] or "retention pruned %d snapshot(s)%s"
+                                % (len(out["destroyed"]), " (check)" if check else "")), flush=True)
+    return out
+
+
 def read_json(path):
     try:
         with open(path) as f:
@@ -186,12 +204,15 @@ def main():
         os.makedirs(conf["state_dir"], exist_ok=True)
     with ThreadPoolExecutor(max_workers=max(1, int(conf.get("parallel", 1)))) as pool:
         trees = list(pool.map(lambda t: run_tree(t, conf, args.check), conf["trees"]))
+    received = [prune_received(r, args.check) for r in conf.get("received", [])]
     if not args.check:
         forget_removed(conf)
     failed = [(t["source"], n) for t in trees for n, r in t["targets"].items() if r["failed"]]
-    print(json.dumps({"changed": any(r["changed"] or t["released"] for t in trees for r in t["targets"].values()),
-                      "failed": bool(failed), "trees": trees, "hold_prefix": HOLD_PREFIX}))
-    return 1 if failed else 0
+    changed = any(r["changed"] or t["released"] for t in trees for r in t["targets"].values()) \
+        or any(r["destroyed"] for r in received)
+    print(json.dumps({"changed": changed, "failed": bool(failed or any(r["error"] for r in received)), "trees": trees,
+                      "received": received, "hold_prefix": HOLD_PREFIX}))
+    return 1 if failed or any(r["error"] for r in received) else 0
 
 
 if __name__ == "__main__":

@@ -88,6 +88,19 @@ def test_full_then_incremental_over_ssh_and_from_a_bookmark(pools):
     assert bookmarks() == "htsrc/app#s4\n"
 
 
+def test_bandwidth_caps_each_stream(pools):
+    """A limit by time of day (a window covering the whole day here): the stream, 1 MiB and a
+    little, can't have gone faster than 256 KiB a second."""
+    sh("zfs create htsrc/bw")
+    fill("/htsrc/bw", 1, 1)
+    sh("zfs snapshot htsrc/bw@s1")
+    r = run_module("zfs_replicate", {"source": "htsrc/bw", "target": "pdst/bw", "target_host": PEER,
+                                     "bandwidth": {"00:00-24:00": "256K"}})
+    assert r["changed"] and r["bytes"] > 2**20
+    assert r["seconds"] >= r["bytes"] / (256 << 10) * 0.95
+    assert guid("pdst/bw@s1", remote=True) == guid("htsrc/bw@s1")
+
+
 def test_encrypted_source_goes_raw_and_the_target_holds_no_key(pools):
     r = subprocess.run(["zfs", "create", "-o", "encryption=on", "-o", "keyformat=hex", "-o", "keylocation=prompt",
                         "htsrc/sec"], input=HEXKEY + "\n", text=True, capture_output=True, check=False)

@@ -61,10 +61,20 @@ def test_config_resolves_hosts_and_sets_what_the_role_owns():
     ([{"source": "t/a", "targets": [{"host": "lab2", "dataset": "b/a"}]}] * 2, "listed twice"),
     ([{"source": "t/a", "pre_hook": "true", "targets": [{"host": "lab2", "dataset": "b/a"}]}], "give it a snapshot_policy"),
     ([{"source": "t/a", "snapshot_policy": "1h:nonsense", "targets": [{"host": "lab2", "dataset": "b/a"}]}], ""),
+    ([{"source": "t/a", "targets": [{"host": "lab2", "dataset": "b/a", "retention": {"hourly": {"every": "1h"}}}]}], ""),
 ])
 def test_bad_trees_are_refused_before_anything_is_written(trees, words):
     with pytest.raises(PlanError, match=words):
         config(trees)
+
+
+def test_received_datasets_keep_their_own_retention():
+    keep = {"frequent": {"every": "1m", "keep": 5}}
+    c = config([], received=[{"dataset": "rp/in/app", "recursive": True, "retention": keep, "source": "lab1:rp/app"}])
+    assert c["received"] == [{"dataset": "rp/in/app", "recursive": True, "retention": keep, "source": "lab1:rp/app"}]
+    assert config([])["received"] == []
+    with pytest.raises(PlanError):
+        config([], received=[{"dataset": "rp/in/app", "retention": "1h:nonsense"}])
 
 
 def test_the_check_mode_report():

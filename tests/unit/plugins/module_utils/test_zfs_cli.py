@@ -95,3 +95,18 @@ def test_a_direct_stream_connects_to_the_port_the_receiver_names_with_its_token(
         sock, got = _direct_connect(proc)
         assert sock is None and why in got
         assert proc.wait(timeout=5) != 0
+
+
+def test_a_rate_paces_the_relay(monkeypatch, tmp_path):
+    """With a rate, the relay waits until what it moved fits it (the clock is the test's)."""
+    from ansible_collections.helix.zfs.plugins.module_utils import _zfs_cli
+    now = [100.0]
+    slept = []
+    monkeypatch.setattr(_zfs_cli.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(_zfs_cli.time, "sleep", lambda s: (slept.append(s), now.__setitem__(0, now[0] + s)))
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.write_bytes(b"x" * 40000)
+    with open(src, "rb") as fi, open(dst, "wb") as fo:
+        assert _zfs_cli._relay(fi, fo, rate=10000) == 40000
+    assert dst.read_bytes() == b"x" * 40000
+    assert abs(sum(slept) - 4.0) < 1e-6 and len(slept) == 10  # pieces of a tenth of a second's worth

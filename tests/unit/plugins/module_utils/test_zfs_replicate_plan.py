@@ -608,3 +608,26 @@ def test_check_request_names_the_wrong_option(change, words):
 def test_check_request_takes_a_good_request_and_a_peer_may_use_the_same_name():
     rplan.check_request(REQUEST)
     rplan.check_request(dict(REQUEST, target="tank/a", target_host="lab2"))
+
+
+@pytest.mark.parametrize("spec, clock, rate", [
+    (None, (12, 0), None),
+    ("20M", (3, 7), 20 << 20),
+    ({"08:00-20:00": "20M"}, (8, 0), 20 << 20),
+    ({"08:00-20:00": "20M"}, (20, 0), None),
+    ({"22:00-06:00": "1M", "08:00-20:00": "20M"}, (23, 30), 1 << 20),
+    ({"22:00-06:00": "1M"}, (5, 59), 1 << 20),
+    ({"22:00-06:00": "1M"}, (6, 0), None),
+    ({"00:00-24:00": "5M", "12:00-13:00": "1M"}, (12, 30), 1 << 20),  # overlapping: the smaller
+])
+def test_bandwidth_by_time_of_day(spec, clock, rate):
+    assert rplan.bandwidth_now(spec, clock) == rate
+
+
+@pytest.mark.parametrize("spec, words", [
+    ("fast", "not a size"), ({"8-20": "1M"}, "HH:MM-HH:MM"), ({"08:00-08:00": "1M"}, "span of a day"),
+    ({"08:00-25:00": "1M"}, "span of a day"), ("0", "positive"),
+])
+def test_bad_bandwidth_is_refused(spec, words):
+    with pytest.raises(PlanError, match=words):
+        rplan.bandwidth_now(spec, (0, 0))
