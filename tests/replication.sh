@@ -131,13 +131,26 @@ lab lab1 "ip route del unreachable $lab3_at"
 play check3 --check tests/replication/role.yml
 grep -o "rp/app -> lab3: [^\"']*" "$out/check3.log" | head -n 1 >"$out/behind"
 grep -q "behind, the next run sends .* (incremental)" "$out/behind" || { cat "$out/behind"; fail "check mode does not say lab3 is behind"; }
-run_timer 5
+# Run 5 is not waited for: while it sends to lab3 (at 512 KiB/s, its bandwidth), the collector
+# says how much is left of that send.
+lab lab1 "systemctl start --no-block helix-zfs-replicate.service"
+left_seen=0
+for i in $(seq 1 90); do
+  left=$(lab lab1 "python3 /usr/local/lib/helix-zfs/helix_zfs_textfile.py --output /tmp/p.prom >/dev/null
+    awk '/^helix_zfs_replication_target_bytes_remaining\{dataset=\"rp\/app\",target=\"lab3\"\}/ {printf \"%d\", \$2}' /tmp/p.prom")
+  [ "${left:-0}" -gt "$left_seen" ] && left_seen=$left
+  state=$(lab lab1 "systemctl show -p ActiveState --value helix-zfs-replicate.service")
+  [ "$state" = activating ] || [ "$i" -lt 3 ] || break
+  sleep 1
+done
+lab lab1 "journalctl -u helix-zfs-replicate.service -o cat --no-pager -n 50 | grep '^{' | tail -n 1" >"$out/run5.json"
+[ "$left_seen" -gt 0 ] || fail "the collector never showed bytes left of the send to lab3"
 [ "$(field 5 lab3 failed)" = False ] || fail "run 5 failed to lab3: $(field 5 lab3 msg)"
 case "$(field 5 lab3 sent)" in *full*) fail "lab3 was sent a full stream again ($(field 5 lab3 sent))" ;; esac
 [ "$(newest lab3 rp/in/app/db)" = "$(newest lab1 rp/app/db)" ] || fail "lab3 did not catch up"
 lab lab1 "zfs holds -H rp/app@s0 2>/dev/null" | grep -q helix-repl && fail "s0 is still held after lab3 caught up"
 collect back
-echo "    $(cat "$out/behind"); run 5: $(field 5 lab3 sent) to lab3, $(field 5 lab3 bytes) bytes"
+echo "    $(cat "$out/behind"); run 5: $(field 5 lab3 sent) to lab3, $(field 5 lab3 bytes) bytes in $(field 5 lab3 seconds) s (bandwidth 512K); the collector showed up to $left_seen bytes left"
 python3 tests/promtool/prom2test.py "$out/down.prom" "$out/back.prom" tests/promtool/replication_down.yml \
   | sed "s/ AGE ago/ $lab3_age ago/" >"$out/replication_down.test.yml"
 bash tests/promtool/render_rules.sh "$out/helix_zfs.rules.yml" -e monitoring_replication_lag_seconds=60
@@ -160,13 +173,13 @@ run_timer 6
 echo "    run 6: lab3's holds released; lab2's cursor on @s4"
 
 step "5. lab2's own retention (keep 2 frequent) on what it received; lab1 keeps all; a held one stays"
-names=$(for k in 4 3 2 1; do date -u -d "@$(( $(date +%s) - k * 60 ))" +helix_%Y%m%dT%H%M%SZ_frequent; done)
+names=$(for k in 4 3 2 1; do date -u -d "@$(( $(date +%s) - k * 60 ))" +helix_%Y%m%dT%H%M%SZ_frequent; done | paste -sd' ')
 lab lab1 "for n in $names; do zfs snapshot -r rp/app@\$n; done"
 run_timer 7
-oldest=$(echo "$names" | head -n 1)
+oldest=$(echo "$names" | cut -d' ' -f1)
 lab lab2 "zfs hold keep rp/in/app@$oldest && systemctl start helix-zfs-replicate.service"
 kept=$(lab lab2 "zfs list -H -o name -t snapshot -s createtxg rp/in/app rp/in/app/db | grep _frequent | sed 's/.*@//' | sort | uniq -c | awk '{print \$1 \$2}' | tr '\n' ' '")
-want_kept="1$oldest 2$(echo "$names" | sed -n 3p) 2$(echo "$names" | sed -n 4p) "
+want_kept="1$oldest 2$(echo "$names" | cut -d' ' -f3) 2$(echo "$names" | cut -d' ' -f4) "
 [ "$kept" = "$want_kept" ] || fail "lab2 kept [$kept], not [$want_kept] (the two newest of each, and the held one)"
 [ "$(lab lab1 "zfs list -H -o name -t snapshot rp/app | grep -c _frequent")" = 4 ] || fail "lab1 lost snapshots to lab2's retention"
 lab lab2 "zfs release keep rp/in/app@$oldest"

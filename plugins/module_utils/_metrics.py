@@ -61,6 +61,8 @@ METRICS = {
     "replication_target_last_attempt_timestamp_seconds": ("gauge", "When the replication timer last tried this target."),
     "replication_target_failures": ("gauge", "The replication timer's failed runs to this target in a row (0 after a success)."),
     "replication_target_sent_bytes_total": ("counter", "Bytes the replication timer has sent to this target."),
+    "replication_target_bytes_remaining": (
+        "gauge", "Bytes left of the send running to this target (against zfs send -nvP's estimate); 0 when none runs."),
     "replication_hook_failures": (
         "gauge", "The replication timer's runs in a row whose snapshot step failed (a pre hook, or the snapshot); 0 after a good one."),
     "collector_success": ("gauge", "1 when every zpool/zfs call and schedule was read, else 0."),
@@ -263,6 +265,8 @@ def add_replication_targets(m, states):
         m.add("replication_target_last_attempt_timestamp_seconds", st.get("last_attempt", 0), **labels)
         m.add("replication_target_failures", st.get("failures", 0), **labels)
         m.add("replication_target_sent_bytes_total", st.get("sent_bytes_total", 0), **labels)
+        running = st.get("running") or {}
+        m.add("replication_target_bytes_remaining", max(0, running.get("estimated", 0) - running.get("bytes", 0)), **labels)
 
 
 def render(now, pools=None, sizes=None, datasets=None, listing=None, schedules=(), success=True, duration=None,

@@ -59,6 +59,12 @@ def next_state(old, source, target, result, now):
     }
 
 
+def running_state(old, sent, estimated, now):
+    """The (tree, target)'s state while a send runs: the last one, with how far the send is
+    (bytes so far, zfs send -nvP's estimate). next_state drops it."""
+    return dict(old, running={"bytes": int(sent), "estimated": int(estimated), "since": int(now)})
+
+
 # Options the role sets itself for every target.
 ROLE_SET = ("source", "target", "target_host", "recursive", "hold", "target_dir", "restore_from")
 

@@ -124,7 +124,8 @@ class ZfsCli:
             raise ZfsCommandError("%s printed invalid JSON: %s" % (" ".join(argv[:2]), e),
                                   cmd=argv, rc=0, stdout=out, stderr=err)
 
-    def stream(self, send_argv, sink_argv=None, sink_path=None, digest=False, shown=None, direct=False, rate=None):
+    def stream(self, send_argv, sink_argv=None, sink_path=None, digest=False, shown=None, direct=False, rate=None,
+               progress=None):
         """Pipe ``zfs send`` into ``sink_argv`` (a full argv, e.g. a local ``zfs receive`` or
         an ``ssh`` to one) or into the file ``sink_path``, counting bytes (and hashing them when
         ``digest``). Returns {bytes, seconds, sha256}. A failure on either side raises with
@@ -133,7 +134,8 @@ class ZfsCli:
         ``direct``: ``sink_argv`` is an ssh to the transport's forced command with ``helix-direct``
         (SshZfsCli.ssh_argv), which answers with a one-shot port on the peer's tunnel address and
         a one-time token: the stream goes there (encrypted once, by the tunnel), the receive's
-        exit status comes back over ssh. ``rate``: at most this many bytes a second."""
+        exit status comes back over ssh. ``rate``: at most this many bytes a second. ``progress``:
+        called with the bytes moved so far, every PROGRESS_EVERY seconds."""
         send = self.command(send_argv)
         env = dict(os.environ, **_C_LOCALE)
         t0 = time.monotonic()
@@ -155,7 +157,7 @@ class ZfsCli:
                 for f in (p1.stdout, sink):
                     _grow_pipe(f)
                 try:
-                    total = _relay(p1.stdout, sink, h, rate)
+                    total = _relay(p1.stdout, sink, h, rate, progress)
                 except (BrokenPipeError, OSError):
                     p1.kill()
                 finally:
@@ -196,6 +198,7 @@ class ZfsCli:
         return _read.rows(out)
 
 
+PROGRESS_EVERY = 5  # seconds between a stream's progress reports
 SERVER_ALIVE = 30  # seconds without an answer from the remote host before ssh gives up on it
 
 
@@ -280,14 +283,16 @@ def _grow_pipe(f):
         pass
 
 
-def _relay(src, dst, h=None, rate=None):
+def _relay(src, dst, h=None, rate=None, progress=None):
     """Copy a pipe to a pipe or file; splice(2) moves pipe data in the kernel when nothing
     needs to see it. ``rate``: at most this many bytes a second (pieces of a tenth of a second's
-    worth, each sent when its time has come). Returns the byte count."""
+    worth, each sent when its time has come). ``progress(bytes)`` every PROGRESS_EVERY seconds.
+    Returns the byte count."""
     total = 0
     fi, fo = src.fileno(), dst.fileno()
     piece = min(1 << 20, max(1 << 12, rate // 10)) if rate else 1 << 20
     t0 = time.monotonic()
+    told = [t0]
     if h is None and hasattr(os, "splice"):
         try:
             while True:
@@ -296,6 +301,7 @@ def _relay(src, dst, h=None, rate=None):
                     return total
                 total += n
                 _pace(total, t0, rate)
+                _tell(progress, total, told)
         except OSError as e:
             if e.errno != errno.EINVAL:  # EINVAL: the sink can't be spliced to; copy instead
                 raise
@@ -310,6 +316,14 @@ def _relay(src, dst, h=None, rate=None):
             view = view[os.write(fo, view):]
         total += len(chunk)
         _pace(total, t0, rate)
+        _tell(progress, total, told)
+
+
+def _tell(progress, total, told):
+    now = time.monotonic()
+    if progress is not None and now - told[0] >= PROGRESS_EVERY:
+        told[0] = now
+        progress(total)
 
 
 def _pace(total, t0, rate):

@@ -8,6 +8,7 @@ One implementation, run by the module and by the node's replication timers
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -83,6 +84,8 @@ class Replicator:
         self.r = {"changed": False, "commands": [], "sent": [], "destroyed": [], "resumed": "no",
                   "verified": []}
         self.by_guid_only = set()  # with verify=auto: targets a content digest could not read
+        # A node's timer watches each send: progress(bytes so far, estimated bytes), every few seconds.
+        self.progress = getattr(module, "progress", None)
 
     def sink(self, recv):
         """The argv that receives a stream: zfs receive here, or ssh to it (behind mbuffer)."""
@@ -116,7 +119,12 @@ class Replicator:
         else:
             try:
                 rate = rplan.bandwidth_now(self.p["bandwidth"], time.localtime()[3:5])
+                watch = None
+                if self.progress is not None:
+                    watch = functools.partial(self.progress, estimated=self.estimate(send))
+                    watch(0)
                 res = self.src_cli.stream(send, self.sink(step["recv"]), direct=self.p["direct_stream"], rate=rate,
+                                          progress=watch,
                                           shown=rplan.shown(step["recv"], self.p["target_host"], self.p["direct_stream"]))
             except ZfsCommandError as e:
                 if rplan.RECEIVE_BUSY in (e.stderr or ""):

@@ -34,7 +34,8 @@ from ansible_collections.helix.zfs.plugins.module_utils import _zfs_snapshot_run
 from ansible_collections.helix.zfs.plugins.module_utils._errors import HelixError
 from ansible_collections.helix.zfs.plugins.module_utils._node import NodeRun, write_atomic
 from ansible_collections.helix.zfs.plugins.module_utils._replication import (
-    HOLD_PREFIX, hold_tag, stale_holds, state_file, next_state, target_line, tree_state_file, next_tree_state)
+    HOLD_PREFIX, hold_tag, stale_holds, state_file, next_state, running_state, target_line, tree_state_file,
+    next_tree_state)
 from ansible_collections.helix.zfs.plugins.module_utils._zfs_cli import ZfsCli
 
 SCHEDULE = "helix-repl"  # the tree's own snapshots are labelled (helix:schedule) and pruned as this schedule's
@@ -69,11 +70,18 @@ def merkle_step(cli, src, tree):
     return out
 
 
-def push(tree, target, check):
+def push(tree, target, check, state=None):
     """One (tree, target): zfs_replicate's engine with the target's cursor as its hold."""
     p = rrun.params(source=tree["source"], recursive=tree.get("recursive", False), target=target["dataset"],
                     target_host=target["host"], hold=hold_tag(target["name"]), **target.get("options", {}))
     node = NodeRun(p, check)
+    if state is not None:  # bytes left of each send, for the collector, while it runs
+        path = state_file(state, tree["source"], target["name"])
+        last = read_json(path)
+
+        def progress(sent, estimated):
+            write_atomic(path, json.dumps(running_state(last, sent, estimated, time.time())))
+        node.progress = progress
     t0 = time.time()
     try:
         r = rrun.run(node, ZfsCli(node))
@@ -144,7 +152,7 @@ def run_tree(tree, conf, check):
         if "failed" in out:
             r = {"failed": True, "msg": out["failed"], "started": time.time()}
         else:
-            r = push(tree, target, check)
+            r = push(tree, target, check, None if check else conf["state_dir"])
         keys = ("failed", "msg", "changed", "commands", "bytes", "seconds", "resumed", "sent")
         out["targets"][target["name"]] = {k: r.get(k) for k in keys}
         print(target_line(tree["source"], target["name"], r, check), flush=True)

@@ -42,7 +42,7 @@ def node(fixture_text):
         # What the replication timer left: lab2 up to date, lab3 down for three runs.
         "replication": [
             {"source": "htmon/app", "target": "lab2", "last_success": NOW - 60, "last_attempt": NOW - 62,
-             "failures": 0, "sent_bytes_total": 5 << 20},
+             "failures": 0, "sent_bytes_total": 5 << 20, "running": {"bytes": 1 << 20, "estimated": 3 << 20, "since": NOW - 5}},
             {"source": "htmon/app", "target": "lab3", "last_success": NOW - 3600, "last_attempt": NOW - 62,
              "failures": 3, "sent_bytes_total": 1 << 20, "last_error": "ssh: connect to host lab3: No route to host"},
             {"source": "htmon/app", "last_run": NOW - 62, "hook_failures": 1, "pre_rc": 3}],
@@ -313,4 +313,5 @@ def test_replication_targets(node):
         'helix_zfs_replication_target_last_success_timestamp_seconds{dataset="htmon/app",target="lab3"} %d' % (NOW - 3600)]
     assert samples(text, "replication_target_failures")[1].endswith('target="lab3"} 3')
     assert samples(text, "replication_target_sent_bytes_total")[0].endswith(" %d" % (5 << 20))
+    assert [x.split()[-1] for x in samples(text, "replication_target_bytes_remaining")] == [str(2 << 20), "0"]
     assert samples(text, "replication_hook_failures") == ['helix_zfs_replication_hook_failures{dataset="htmon/app"} 1']

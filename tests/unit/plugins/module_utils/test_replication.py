@@ -68,6 +68,14 @@ def test_bad_trees_are_refused_before_anything_is_written(trees, words):
         config(trees)
 
 
+def test_a_running_send_is_in_the_state_until_the_run_ends():
+    old = {"source": "t/a", "target": "lab2", "failures": 0, "sent_bytes_total": 10}
+    mid = rep.running_state(old, 100, 300, 1000.5)
+    assert mid["running"] == {"bytes": 100, "estimated": 300, "since": 1000} and mid["sent_bytes_total"] == 10
+    done = rep.next_state(mid, "t/a", {"name": "lab2", "host": "h", "dataset": "b/a"}, {"bytes": 300, "started": 999}, 1001)
+    assert "running" not in done and done["sent_bytes_total"] == 310
+
+
 def test_received_datasets_keep_their_own_retention():
     keep = {"frequent": {"every": "1m", "keep": 5}}
     c = config([], received=[{"dataset": "rp/in/app", "recursive": True, "retention": keep, "source": "lab1:rp/app"}])
