@@ -9,7 +9,7 @@
 #   guest       module integration tests: pytest inside the lab hosts, real zfs, no mocks
 #   targets     Ansible-level integration targets and every module's EXAMPLES, via ansible-playbook
 #   site        playbooks/site.yml on inventories/lab: converge, again (changed=0), --check
-#               (changed=0), testinfra on the node, the README's runbooks (stock ssh connection)
+#               (changed=0), testinfra on the node, the README's runbooks (the converge on stock ssh)
 #   fleet       the fleet playbooks on lab1 and lab2: migrate_node (canary gate, live writes, a
 #               target killed mid-send), promote_replica (observed), scrub, faulty_disks,
 #               and the monitoring role's collector and alerts (it reboots lab2)
@@ -81,8 +81,8 @@ pytest_stage() {  # pytest stages are counted per test case from their junit fil
 }
 pytest_failed_stages=0
 # The lab stages other than site run under Mitogen (pinned in requirements/controller.txt):
-# about a third of the stock cost per task (bench/results/lab_task_cost.md). site stays on the
-# stock ssh connection, as users run it.
+# about a third of the stock cost per task (bench/results/lab_task_cost.md). site's converge
+# stays on the stock ssh connection, as users run it (tests/site_twice.sh).
 mitogen() {
   ANSIBLE_STRATEGY=mitogen_linear ANSIBLE_STRATEGY_PLUGINS="$HELIX_MITOGEN_STRATEGY" "$@"
 }

@@ -6,7 +6,8 @@
 # one writable primary on the new host, the old one a read-only replica, the data whole, and a
 # run after it changes nothing.
 #   1. promote_replica: kp's primary lab1:cr/kp -> lab2:cr/kp;
-#   2. rebalance: kr, placed with its primary on lab1, is switched to lab2 (catalog primary: lab2).
+#   2. rebalance: kr, placed with its primary on lab1, is switched to lab2 (catalog primary: lab2),
+#      killed after steps 1 and 4 (promote_replica covers every step of the one cut-over).
 # Needs the lab up (lab1, lab2).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,13 +60,15 @@ play promote-again playbooks/promote_replica.yml -e helix_promote=kp -e helix_pr
 [ "$(changed promote-again)" = 0 ] || fail "a promotion run after the rerun changed something"
 echo "    after the rerun: lab2:cr/kp $(state lab2 cr/kp), lab1:cr/kp $(state lab1 cr/kp); again: 0 changed"
 
-step "2. rebalance killed after each cut-over step"
+step "2. rebalance killed after cut-over steps 1 and 4"
 hosts=(-e helix_placement_hosts=crash_nodes)
 play place "${hosts[@]}" playbooks/rebalance.yml
 [ "$(state lab1 cr/kr)" = "off primary" ] || fail "kr was not placed with its primary on lab1 ($(state lab1 cr/kr))"
 lab lab1 "zfs mount cr/kr 2>/dev/null; head -c 4M /dev/urandom > /cr/kr/blob && sha256sum < /cr/kr/blob > /root/crash-kr.sum"
 writable_kr() { writable_of cr/kr; }
-cutover_kills rebalance writable_kr "${hosts[@]}" -e crash_primary=lab2 playbooks/rebalance.yml
+# After steps 1 and 4 (promote_replica above was killed after every step of the same cut-over):
+# rebalance's resume from a read-only source and from a marked one whose target is not yet writable.
+cutover_kill_steps="1 4" cutover_kills rebalance writable_kr "${hosts[@]}" -e crash_primary=lab2 playbooks/rebalance.yml
 play rebalance-rerun "${hosts[@]}" -e crash_primary=lab2 playbooks/rebalance.yml
 ends_on_lab2 cr/kr rebalance-rerun
 play rebalance-again "${hosts[@]}" -e crash_primary=lab2 playbooks/rebalance.yml

@@ -3,7 +3,8 @@
 # one cut-over (playbooks/tasks/cutover.yml) in turn, each run resuming what the last left.
 #   cutover_kills NAME WRITABLE-FUNCTION ARGS...
 # runs `ansible-playbook "${inv[@]}" ARGS...` five times, killed (SIGKILL to its process group, by
-# tests/fleet/callback_plugins/helix_kill_after.py) after cut-over step 1, 2, ... 5; after each
+# tests/fleet/callback_plugins/helix_kill_after.py) after cut-over step 1, 2, ... 5 (or the steps in
+# $cutover_kill_steps); after each
 # kill WRITABLE-FUNCTION (the number of writable copies) must say at most 1. Logs: $out/NAME-K.log.
 # The caller runs the last, uninterrupted rerun and checks the end state.
 cutover_steps=("Cut-over 1/5 - make the source trees read-only" "Cut-over 2/5 - take the final snapshot"
@@ -12,7 +13,7 @@ cutover_steps=("Cut-over 1/5 - make the source trees read-only" "Cut-over 2/5 - 
 # shellcheck disable=SC2154  # out, inv and fail are the sourcing script's
 cutover_kills() {
   local name=$1 writable=$2 k at log; shift 2
-  for k in 1 2 3 4 5; do
+  for k in ${cutover_kill_steps:-1 2 3 4 5}; do
     at=${cutover_steps[$((k - 1))]} log=$out/$name-$k.log
     # setsid: the callback kills ansible-playbook's process group, not this script; the subshell
     # (made a real one by its `exit`) keeps bash's "Killed" notice out of the output.

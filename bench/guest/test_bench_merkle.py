@@ -12,7 +12,7 @@ from harness import run_module
 
 MIB = int(os.environ.get("HELIX_BENCH_MIB", "1024"))
 ROUNDS = int(os.environ.get("HELIX_BENCH_ROUNDS", "3"))
-DISKS = "/dev/disk/by-id/virtio-helix-d3 /dev/disk/by-id/virtio-helix-d4"
+DISKS = " ".join("/dev/disk/by-id/virtio-helix-d%d" % i for i in (3, 4, 5, 6))  # 4 GiB: the tree and its copy
 PER_DIR = 64
 
 
