@@ -93,11 +93,6 @@ def readable(cli, snap, volume=None):
         if mounted != "yes" and not volume:
             raise PlanError("cannot read the content of %s to verify it: its clone did not mount (keystatus "
                             "%s; an encrypted dataset needs its key loaded to read its content)" % (snap, keystatus))
-        if volume:
-            for _attempt in range(300):  # a new volume's device node appears once udev has run
-                if os.path.exists(path):
-                    break
-                time.sleep(0.1)
         yield path, volume
     finally:
         _destroy(cli, clone)

@@ -54,7 +54,7 @@ def walk(top, old=None):
     """The entries under directory ``top`` -> ({relative path: [hash, ino, size, mtime_ns,
     ctime_ns]}, stats). A regular file whose metadata is as in ``old`` keeps its hash unread."""
     old = old or {}
-    stats = {"entries": 0, "read_files": 0, "read_bytes": 0}
+    stats = {"read_files": 0, "read_bytes": 0}
     st = os.lstat(top)
     nodes = {".": [_leaf(top, st, stats), st.st_ino, 0, st.st_mtime_ns, st.st_ctime_ns]}
     for base, dirs, files in os.walk(top):
@@ -70,19 +70,21 @@ def walk(top, old=None):
                 nodes[rel] = [prev[0]] + meta
             else:
                 nodes[rel] = [_leaf(path, st, stats)] + meta
-    stats["entries"] = len(nodes)
     return nodes, stats
 
 
 def blocks(device):
     """A volume's tree: one entry per 1 MiB block, all read (no metadata says what changed)."""
-    stats = {"entries": 0, "read_files": 1, "read_bytes": 0}
+    for _attempt in range(300):  # a new clone's device node appears once udev has run
+        if os.path.exists(device):
+            break
+        time.sleep(0.1)
+    stats = {"read_files": 1, "read_bytes": 0}
     nodes = {".": [hashlib.sha256(b"volume").hexdigest(), 0, 0, 0, 0]}
     with open(device, "rb") as f:
         for i, chunk in enumerate(iter(lambda: f.read(BLOCK), b"")):
             nodes["%010d" % i] = [hashlib.sha256(chunk).hexdigest(), 0, len(chunk), 0, 0]
             stats["read_bytes"] += len(chunk)
-    stats["entries"] = len(nodes)
     return nodes, stats
 
 

@@ -71,4 +71,9 @@ def test_merkle_roots_incremental_and_a_changed_copy_named(forced_disks):
     assert bad["root"] != s2["root"] and bad["read_files"] == 1
     with open(s2["tree"]) as f, open(bad["tree"]) as g:
         assert differing(json.load(f)["nodes"], json.load(g)["nodes"]) == ["d/f3"]
+    # A volume's tree: one entry per 1 MiB block (all read), the same root on its copy.
+    sh("zfs create -V 4M htmk/vol && udevadm settle && head -c 4M /dev/urandom > /dev/zvol/htmk/vol && sync "
+       "&& zfs snapshot htmk/vol@v1 && zfs send htmk/vol@v1 | zfs receive -u htmk/volcopy")
+    v, vc = tree("htmk/vol@v1"), tree("htmk/volcopy@v1")
+    assert v["root"] == vc["root"] and (v["entries"], v["read_bytes"]) == (5, 4 << 20)
     assert "helix-verify" not in sh("zfs list -H -o name -r htmk")
